@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every Google Benchmark binary of the release build and ends with one summary line per
+# figure (DESIGN.md §5): BENCH <name> <value> <unit> [baseline=<value> ratio=<value>].
+# A benchmark names its baseline (measured in the same run) with state.SetLabel("baseline=NAME").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=build/release/bench-results
+mkdir -p "$out"
+status=0
+for b in build/release/bench/*_bench; do
+  [ -x "$b" ] || continue
+  name=$(basename "$b")
+  echo "bench: $name"
+  "$b" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+       --benchmark_out="$out/$name.json" --benchmark_out_format=json || status=1
+done
+/usr/bin/python3 scripts/bench_summary.py "$out"/*.json
+exit $status
