@@ -91,7 +91,8 @@ std::optional<Ipv6Address> Ipv6Address::parse(std::string_view text) {
 
 std::string Ipv6Address::to_string() const {
   std::uint16_t w[8];
-  for (int i = 0; i < 8; ++i) w[i] = static_cast<std::uint16_t>(bytes[2 * i] << 8 | bytes[2 * i + 1]);
+  for (std::size_t i = 0; i < 8; ++i)
+    w[i] = static_cast<std::uint16_t>(bytes[2 * i] << 8 | bytes[2 * i + 1]);
   // RFC 5952 §4.2: compress the longest run (>= 2) of zero words, the first one on a tie.
   int best_start = -1, best_len = 0;
   for (int i = 0; i < 8;) {

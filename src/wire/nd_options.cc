@@ -8,7 +8,9 @@ namespace {
 constexpr std::size_t kUnit = 8;  // RFC 4861 §4.6: Length is in units of 8 octets
 
 template <class T>
-constexpr bool has_fixed_length = requires { T::kLength; };
+constexpr bool has_fixed_length = requires {
+  T::kLength;
+};
 
 // RFC 4861 §4.6: fixed-size options must carry exactly their Length.
 template <class T>
@@ -64,7 +66,7 @@ Expected<NdOptionBody> parse_advertisement_interval(Reader& r) {
 
 Expected<NdOptionBody> parse_home_agent_information(Reader& r) {
   HomeAgentInformationOption o;
-  MIPV6_TRY(o.reserved, r.u16());  // kept raw: NEMO's R bit lives here (RFC 3963)
+  MIPV6_TRY(o.reserved, r.u16());               // kept raw: NEMO's R bit lives here (RFC 3963)
   MIPV6_TRY(o.home_agent_preference, r.u16());  // RFC 6275 §7.4
   MIPV6_TRY(o.home_agent_lifetime, r.u16());
   return NdOptionBody{o};
@@ -76,12 +78,18 @@ Expected<NdOptionBody> parse_body(std::uint8_t type, Reader& r) {
       return parse_link_layer<SourceLinkLayerAddressOption>(r);
     case TargetLinkLayerAddressOption::kType:
       return parse_link_layer<TargetLinkLayerAddressOption>(r);
-    case PrefixInformationOption::kType: return parse_prefix_information(r);
-    case RedirectedHeaderOption::kType: return parse_redirected_header(r);
-    case MtuOption::kType: return parse_mtu(r);
-    case AdvertisementIntervalOption::kType: return parse_advertisement_interval(r);
-    case HomeAgentInformationOption::kType: return parse_home_agent_information(r);
-    default: return NdOptionBody{UnknownNdOption{type, Bytes(r.rest().begin(), r.rest().end())}};
+    case PrefixInformationOption::kType:
+      return parse_prefix_information(r);
+    case RedirectedHeaderOption::kType:
+      return parse_redirected_header(r);
+    case MtuOption::kType:
+      return parse_mtu(r);
+    case AdvertisementIntervalOption::kType:
+      return parse_advertisement_interval(r);
+    case HomeAgentInformationOption::kType:
+      return parse_home_agent_information(r);
+    default:
+      return NdOptionBody{UnknownNdOption{type, Bytes(r.rest().begin(), r.rest().end())}};
   }
 }
 
@@ -89,12 +97,14 @@ Status check_length(std::uint8_t type, std::uint8_t length, std::size_t length_o
   switch (type) {
     case PrefixInformationOption::kType:
       return check_fixed_length<PrefixInformationOption>(length, length_offset);
-    case MtuOption::kType: return check_fixed_length<MtuOption>(length, length_offset);
+    case MtuOption::kType:
+      return check_fixed_length<MtuOption>(length, length_offset);
     case AdvertisementIntervalOption::kType:
       return check_fixed_length<AdvertisementIntervalOption>(length, length_offset);
     case HomeAgentInformationOption::kType:
       return check_fixed_length<HomeAgentInformationOption>(length, length_offset);
-    default: return {};
+    default:
+      return {};
   }
 }
 
@@ -107,7 +117,8 @@ Expected<NdOption> decode_one(Reader& r) {
   if (length == 0) return WireError{WireErrc::kBadLength, length_offset};
   MIPV6_CHECK(check_length(type, length, length_offset));
   std::size_t data_size = length * kUnit - 2;
-  if (!r.has(data_size)) return WireError{WireErrc::kTruncated, length_offset};
+  // An option running past the message: its Length is what is wrong.
+  if (!r.has(data_size)) return WireError{WireErrc::kBadLength, length_offset};
   MIPV6_TRY(Reader data, r.sub(data_size));
   MIPV6_TRY(NdOptionBody body, parse_body(type, data));
   return NdOption{std::move(body), std::nullopt};
@@ -150,7 +161,9 @@ void write_body(const HomeAgentInformationOption& o, Writer& w) {
   w.u16(o.home_agent_preference);
   w.u16(o.home_agent_lifetime);
 }
-void write_body(const UnknownNdOption& o, Writer& w) { w.bytes(o.data); }
+void write_body(const UnknownNdOption& o, Writer& w) {
+  w.bytes(o.data);
+}
 
 }  // namespace
 
@@ -191,7 +204,8 @@ void encode_nd_option(const NdOption& option, Bytes& out) {
 }
 
 void encode_nd_options(const NdOptions& options, Bytes& out) {
-  for (const auto& option : options) encode_nd_option(option, out);
+  for (const auto& option : options)
+    encode_nd_option(option, out);
 }
 
 }  // namespace mipv6::wire

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -123,6 +124,12 @@ using NdOptionBody =
                  AdvertisementIntervalOption, HomeAgentInformationOption, UnknownNdOption>;
 
 struct NdOption {
+  NdOption() = default;
+  // Implicit, so that option lists read naturally: `options = {{MtuOption{0, 1280}}}`.
+  NdOption(NdOptionBody option_body,  // NOLINT(google-explicit-constructor)
+           std::optional<std::uint8_t> explicit_length = std::nullopt)
+      : body(std::move(option_body)), length(explicit_length) {}
+
   NdOptionBody body;
   // Length byte to write instead of the computed one (to build broken packets on purpose).
   // Decoding leaves it empty: the computed Length always matches what was received.
@@ -139,10 +146,13 @@ std::uint8_t nd_option_type(const NdOption& option);
 // data[0] for error reporting. Errors (RFC 4861 §4.6):
 //   - one byte left (no Length)           -> kTruncated at the Length byte;
 //   - Length 0                            -> kBadLength at the Length byte;
-//   - Length × 8 beyond the data          -> kTruncated at the Length byte;
+//   - Length × 8 beyond the data          -> kBadLength at the Length byte;
 //   - fixed-size option with wrong Length -> kBadLength at the Length byte.
 Expected<NdOptions> decode_nd_options(ByteSpan data, std::size_t base_offset);
 
+// Appends Type, Length (option.length if set, else the padded size / 8) and the data, zero-padded
+// to a multiple of 8 octets. Data beyond 255 × 8 − 2 octets has no valid Length: callers keep
+// to that limit.
 void encode_nd_option(const NdOption& option, Bytes& out);
 void encode_nd_options(const NdOptions& options, Bytes& out);
 
