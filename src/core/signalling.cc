@@ -1,0 +1,147 @@
+#include "core/signalling.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "wire/extension_headers.h"
+#include "wire/packet.h"
+
+namespace mipv6::core {
+namespace {
+
+constexpr std::size_t kMhTypeOffset = 2;
+constexpr std::size_t kHeaderLenOffset = 1;
+
+std::uint32_t absolute(const RxPacket& packet, std::size_t offset_in_mh) {
+  return static_cast<std::uint32_t>(packet.layout.upper_offset + offset_in_mh);
+}
+
+wire::PacketSpec spec_for(const SignallingAddresses& addresses, std::uint8_t protocol) {
+  wire::PacketSpec spec;
+  spec.header.source = addresses.source;
+  spec.header.destination = addresses.destination;
+  spec.header.hop_limit = addresses.hop_limit;
+  // RFC 6275 §6.4.1 / §6.3: the routing header comes before the Destination Options header
+  // that carries the Home Address option.
+  if (addresses.type2_home_address)
+    spec.extension_headers.push_back(wire::make_type2_routing_header(*addresses.type2_home_address));
+  if (addresses.home_address_option)
+    spec.extension_headers.push_back(
+        wire::make_home_address_destination_options(*addresses.home_address_option));
+  spec.upper_protocol = protocol;
+  return spec;
+}
+
+wire::Bytes build_icmp_error(const wire::Ipv6Address& source, const RxPacket& invoking,
+                             std::uint8_t code, wire::Icmpv6Body body) {
+  // The invoking packet, trimmed so the whole error fits in the minimum MTU (RFC 4443 §2.4(c)):
+  // 40 octets of IPv6 header and 8 of ICMPv6 header precede it.
+  std::size_t room = kIpv6MinimumMtu - wire::kIpv6HeaderSize - 8;
+  auto quoted = invoking.bytes.first(std::min(room, invoking.bytes.size()));
+  std::visit(
+      [&](auto& message) {
+        if constexpr (requires { message.invoking_packet; })
+          message.invoking_packet.assign(quoted.begin(), quoted.end());
+      },
+      body);
+  wire::Icmpv6Message message;
+  message.code = code;
+  message.body = std::move(body);
+  return build_icmpv6_packet({source, invoking.layout.ipv6.source, std::nullopt, std::nullopt, 64},
+                             message);
+}
+
+}  // namespace
+
+MhInput check_mobility_header(const RxPacket& packet) {
+  MhInput input;
+  if (!packet.layout.upper_complete()) {
+    input.verdict = MhVerdict::kFragmented;
+    return input;
+  }
+  auto mh = packet.upper();
+  // §9.2, first: a checksum that does not verify (with the HAO / RH2 pseudo-header rules).
+  if (mh.size() < 6 || !wire::verify_upper_checksum(packet.bytes, packet.layout)) {
+    input.verdict = mh.size() < 6 ? MhVerdict::kMalformed : MhVerdict::kBadChecksum;
+    return input;
+  }
+  input.mh_type = std::to_integer<std::uint8_t>(mh[kMhTypeOffset]);
+  // Then the MH Type: unknown types get a Binding Error status 2.
+  auto minimum = wire::minimum_header_len(input.mh_type);
+  if (!minimum) {
+    input.verdict = MhVerdict::kUnknownType;
+    return input;
+  }
+  // Then Payload Proto, then Header Len, each answered by a Parameter Problem code 0.
+  if (std::to_integer<std::uint8_t>(mh[0]) != wire::kIpProtoNone) {
+    input.verdict = MhVerdict::kBadPayloadProto;
+    input.pointer = absolute(packet, 0);
+    return input;
+  }
+  if (std::to_integer<std::uint8_t>(mh[kHeaderLenOffset]) < *minimum) {
+    input.verdict = MhVerdict::kBadHeaderLen;
+    input.pointer = absolute(packet, kHeaderLenOffset);
+    return input;
+  }
+  auto decoded = wire::decode_mobility_header(mh);
+  if (!decoded) {
+    input.verdict = MhVerdict::kMalformed;
+    input.pointer = absolute(packet, decoded.error().offset);
+    return input;
+  }
+  input.header = std::move(*decoded);
+  input.verdict = MhVerdict::kAccept;
+  return input;
+}
+
+wire::Bytes build_mobility_packet(const SignallingAddresses& addresses,
+                                  const wire::MobilityHeader& mh) {
+  auto spec = spec_for(addresses, wire::kIpProtoMobility);
+  // Alignment of mobility options is relative to the MH start (§6.2.1), so encode it alone.
+  auto status = wire::encode_mobility_header(mh, spec.upper);
+  (void)status;  // only fails for option data over 255 octets, which engines never build
+  return wire::build_packet(spec);
+}
+
+wire::Bytes build_icmpv6_packet(const SignallingAddresses& addresses,
+                                const wire::Icmpv6Message& message) {
+  auto spec = spec_for(addresses, wire::kIcmpv6NextHeader);
+  wire::encode_icmpv6(message, spec.upper);
+  return wire::build_packet(spec);
+}
+
+bool may_send_icmp_error(const RxPacket& invoking) {
+  const auto& source = invoking.layout.ipv6.source;
+  if (source.is_unspecified() || source.is_multicast()) return false;
+  if (invoking.layout.upper_protocol == wire::kIcmpv6NextHeader) {
+    auto upper = invoking.upper();
+    // Error messages have types 0-127 (RFC 4443 §2.1).
+    if (upper.empty() || std::to_integer<std::uint8_t>(upper[0]) < 128) return false;
+  }
+  return true;
+}
+
+wire::Bytes build_parameter_problem(const wire::Ipv6Address& source, const RxPacket& invoking,
+                                    std::uint8_t code, std::uint32_t pointer) {
+  wire::ParameterProblem problem;
+  problem.pointer = pointer;
+  return build_icmp_error(source, invoking, code, std::move(problem));
+}
+
+wire::Bytes build_destination_unreachable(const wire::Ipv6Address& source,
+                                          const RxPacket& invoking, std::uint8_t code) {
+  return build_icmp_error(source, invoking, code, wire::DestinationUnreachable{});
+}
+
+bool RateLimiter::allow(TimePoint now) {
+  if (last_) {
+    double elapsed = std::chrono::duration<double>(now - *last_).count();
+    tokens_ = std::min(burst_, tokens_ + std::max(0.0, elapsed) * rate_);
+  }
+  last_ = now;
+  if (tokens_ < 1.0) return false;
+  tokens_ -= 1.0;
+  return true;
+}
+
+}  // namespace mipv6::core

@@ -1,0 +1,85 @@
+// What the correspondent, home-agent and mobile-node engines share about signalling: the
+// receive checks every node applies to a Mobility Header (RFC 6275 §9.2), building whole
+// packets that carry an MH or an ICMPv6 message (with the Home Address option or Type 2 Routing
+// header where the RFC places them), ICMPv6 error generation (RFC 4443), and rate limiting.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "core/engine.h"
+#include "core/time.h"
+#include "wire/icmpv6.h"
+#include "wire/mobility.h"
+
+namespace mipv6::core {
+
+// The outcome of RFC 6275 §9.2's checks on a received Mobility Header, in the RFC's order.
+enum class MhVerdict : std::uint8_t {
+  kAccept,                // `header` holds the decoded message
+  kBadChecksum,           // silently discard (§9.2)
+  kUnknownType,           // discard; send Binding Error status 2 (§9.2)
+  kBadPayloadProto,       // discard; SHOULD send Parameter Problem code 0 at Payload Proto
+  kBadHeaderLen,          // discard; SHOULD send Parameter Problem code 0 at Header Len
+  kMalformed,             // any other decode failure (option overruns, bad lengths): discard
+  kFragmented,            // not a whole MH (a fragment): discard
+};
+
+struct MhInput {
+  MhVerdict verdict = MhVerdict::kMalformed;
+  wire::MobilityHeader header;  // valid when verdict == kAccept
+  std::uint8_t mh_type = 0;     // the MH Type octet, when present
+  std::uint32_t pointer = 0;    // for Parameter Problems: offset in the packet of the bad octet
+};
+
+// Applies §9.2 to the MH of `packet` (its layout's upper protocol must be 135).
+MhInput check_mobility_header(const RxPacket& packet);
+
+// A whole IPv6 packet carrying `mh` (its options auto-padded, Header Len and checksum computed
+// with the RFC 6275 §6.1.1 pseudo-header). With `home_address_option` a Destination Options
+// header with the Home Address option is added (§6.3: a BU from a mobile node away from home);
+// with `type2_home_address` a Type 2 Routing header (§6.4: a BA to a mobile node's care-of
+// address).
+struct SignallingAddresses {
+  wire::Ipv6Address source;
+  wire::Ipv6Address destination;
+  std::optional<wire::Ipv6Address> home_address_option;
+  std::optional<wire::Ipv6Address> type2_home_address;
+  std::uint8_t hop_limit = 64;
+};
+wire::Bytes build_mobility_packet(const SignallingAddresses& addresses,
+                                  const wire::MobilityHeader& mh);
+wire::Bytes build_icmpv6_packet(const SignallingAddresses& addresses,
+                                const wire::Icmpv6Message& message);
+
+// RFC 4443 §2.4(c): an ICMPv6 error carries as much of the invoking packet as fits in the
+// IPv6 minimum MTU (1280 octets).
+inline constexpr std::size_t kIpv6MinimumMtu = 1280;
+
+// An ICMPv6 Parameter Problem (RFC 4443 §3.4) about `invoking`, from `source` back to the
+// invoking packet's source.
+wire::Bytes build_parameter_problem(const wire::Ipv6Address& source, const RxPacket& invoking,
+                                    std::uint8_t code, std::uint32_t pointer);
+// An ICMPv6 Destination Unreachable (RFC 4443 §3.1) about `invoking`.
+wire::Bytes build_destination_unreachable(const wire::Ipv6Address& source,
+                                          const RxPacket& invoking, std::uint8_t code);
+
+// RFC 4443 §2.4(e): errors are never sent about ICMPv6 errors, or to multicast, unspecified or
+// non-unicast sources. True when an error may be sent about `invoking`.
+bool may_send_icmp_error(const RxPacket& invoking);
+
+// A token bucket: `rate` events per second on average, bursts of up to `burst`. Used for
+// Binding Errors (§9.3.3: "rate-limited like ICMP") and ICMPv6 errors (RFC 4443 §2.4(f)).
+class RateLimiter {
+ public:
+  RateLimiter(double rate_per_second, double burst) : rate_(rate_per_second), burst_(burst), tokens_(burst) {}
+  bool allow(TimePoint now);
+
+ private:
+  double rate_;
+  double burst_;
+  double tokens_;
+  std::optional<TimePoint> last_;
+};
+
+}  // namespace mipv6::core

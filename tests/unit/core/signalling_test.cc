@@ -1,0 +1,143 @@
+#include "core/signalling.h"
+
+#include <gtest/gtest.h>
+
+#include "wire/packet.h"
+
+namespace mipv6::core {
+namespace {
+
+using wire::Ipv6Address;
+
+const Ipv6Address kHoa = *Ipv6Address::parse("2001:db8:1::100");
+const Ipv6Address kCoa = *Ipv6Address::parse("2001:db8:2::100");
+const Ipv6Address kCn = *Ipv6Address::parse("2001:db8:3::10");
+
+wire::MobilityHeader binding_update() {
+  wire::MobilityHeader mh;
+  wire::BindingUpdate bu;
+  bu.sequence_number = 7;
+  bu.set_flag(wire::kBuFlagA, true);
+  bu.lifetime = 10;
+  mh.message = bu;
+  return mh;
+}
+
+// A BU from the care-of address with a Home Address option, as a mobile node sends it.
+wire::Bytes bu_packet() {
+  return build_mobility_packet({kCoa, kCn, kHoa, std::nullopt, 64}, binding_update());
+}
+
+MhInput check(const wire::Bytes& bytes) {
+  auto packet = make_rx_packet(bytes, 1);
+  EXPECT_TRUE(packet.has_value());
+  return check_mobility_header(*packet);
+}
+
+// Changes one MH octet and repairs the checksum, so that later checks are reached.
+wire::Bytes with_mh_octet(std::size_t offset, std::uint8_t value) {
+  auto bytes = bu_packet();
+  auto layout = *wire::walk_chain(bytes);
+  bytes[layout.upper_offset + offset] = static_cast<std::byte>(value);
+  EXPECT_TRUE(wire::fill_upper_checksum(bytes));
+  return bytes;
+}
+
+TEST(Signalling, BuiltBindingUpdateIsAccepted_9_2) {
+  auto input = check(bu_packet());
+  ASSERT_EQ(input.verdict, MhVerdict::kAccept);
+  ASSERT_NE(wire::find_message<wire::BindingUpdate>(input.header), nullptr);
+  EXPECT_EQ(wire::find_message<wire::BindingUpdate>(input.header)->sequence_number, 7);
+}
+
+TEST(Signalling, ChecksumUsesHomeAddressOption_6_1_1) {
+  auto bytes = bu_packet();
+  auto packet = *make_rx_packet(bytes, 1);
+  auto pseudo = wire::pseudo_header_addresses(packet.layout);
+  EXPECT_EQ(pseudo.source, kHoa);
+  EXPECT_TRUE(wire::mobility_checksum_valid(kHoa, kCn, packet.upper()));
+}
+
+TEST(Signalling, BadChecksumIsDroppedFirst_9_2) {
+  auto bytes = bu_packet();
+  auto layout = *wire::walk_chain(bytes);
+  bytes[layout.upper_offset + 0] = std::byte{0};  // bad Payload Proto AND bad checksum
+  EXPECT_EQ(check(bytes).verdict, MhVerdict::kBadChecksum);
+}
+
+TEST(Signalling, UnknownTypeBeforePayloadProto_9_2) {
+  auto bytes = with_mh_octet(2, 42);
+  auto layout = *wire::walk_chain(bytes);
+  bytes[layout.upper_offset] = std::byte{6};
+  ASSERT_TRUE(wire::fill_upper_checksum(bytes));
+  EXPECT_EQ(check(bytes).verdict, MhVerdict::kUnknownType);
+  EXPECT_EQ(check(bytes).mh_type, 42);
+}
+
+TEST(Signalling, PayloadProtoOtherThan59PointsAtIt_9_2) {
+  auto bytes = with_mh_octet(0, 6);
+  auto input = check(bytes);
+  EXPECT_EQ(input.verdict, MhVerdict::kBadPayloadProto);
+  EXPECT_EQ(input.pointer, wire::walk_chain(bytes)->upper_offset);
+}
+
+TEST(Signalling, HeaderLenBelowMinimumPointsAtIt_9_2) {
+  // A BU needs Header Len >= 1; claim 0 (the packet keeps its length: the MH is not shrunk).
+  auto bytes = with_mh_octet(1, 0);
+  auto input = check(bytes);
+  EXPECT_EQ(input.verdict, MhVerdict::kBadHeaderLen);
+  EXPECT_EQ(input.pointer, wire::walk_chain(bytes)->upper_offset + 1);
+}
+
+TEST(Signalling, ParameterProblemQuotesInvokingPacketAndPointer_RFC4443_3_4) {
+  auto invoking_bytes = with_mh_octet(0, 6);
+  auto invoking = *make_rx_packet(invoking_bytes, 1);
+  auto bytes = build_parameter_problem(kCn, invoking, 0, 48);
+  auto layout = *wire::walk_chain(bytes);
+  EXPECT_EQ(layout.ipv6.destination, kCoa);  // back to the on-the-wire source
+  EXPECT_TRUE(wire::verify_upper_checksum(bytes, layout));
+  auto message = *wire::decode_icmpv6(wire::ByteSpan(bytes).subspan(layout.upper_offset));
+  auto* problem = std::get_if<wire::ParameterProblem>(&message.body);
+  ASSERT_NE(problem, nullptr);
+  EXPECT_EQ(message.code, 0);
+  EXPECT_EQ(problem->pointer, 48u);
+  EXPECT_EQ(problem->invoking_packet, invoking_bytes);
+}
+
+TEST(Signalling, IcmpErrorTrimmedToMinimumMtu_RFC4443_2_4c) {
+  wire::PacketSpec spec;
+  spec.header.source = kCoa;
+  spec.header.destination = kCn;
+  spec.upper_protocol = 17;
+  spec.upper.resize(3000);
+  auto big = wire::build_packet(spec);
+  auto invoking = *make_rx_packet(big, 1);
+  EXPECT_EQ(build_destination_unreachable(kCn, invoking, 3).size(), kIpv6MinimumMtu);
+}
+
+TEST(Signalling, NoErrorAboutErrorsOrToMulticast_RFC4443_2_4e) {
+  auto invoking_bytes = with_mh_octet(0, 6);
+  auto invoking = *make_rx_packet(invoking_bytes, 1);
+  EXPECT_TRUE(may_send_icmp_error(invoking));
+  auto error_bytes = build_parameter_problem(kCn, invoking, 0, 48);
+  EXPECT_FALSE(may_send_icmp_error(*make_rx_packet(error_bytes, 1)));
+  auto multicast = build_mobility_packet({*Ipv6Address::parse("ff02::1"), kCn, std::nullopt,
+                                          std::nullopt, 64},
+                                         binding_update());
+  EXPECT_FALSE(may_send_icmp_error(*make_rx_packet(multicast, 1)));
+}
+
+TEST(Signalling, RateLimiterAllowsBurstThenRate) {
+  RateLimiter limiter(2.0, 3.0);
+  TimePoint now{};
+  int allowed = 0;
+  for (int i = 0; i < 10; ++i) allowed += limiter.allow(now);
+  EXPECT_EQ(allowed, 3);
+  now += 1s;
+  allowed = 0;
+  for (int i = 0; i < 10; ++i) allowed += limiter.allow(now);
+  EXPECT_EQ(allowed, 2);
+}
+
+}  // namespace
+}  // namespace mipv6::core
