@@ -409,6 +409,11 @@ json mobility_to_json(ByteSpan mh) {
   if (!status) {
     j["error"] = {{"code", wire::to_string(status.error().code)},
                   {"offset", status.error().offset}};
+  } else if (std::size_t length = (std::size_t{partial.header.header_len} + 1) * 8;
+             length < mh.size()) {
+    // Octets after the MH within the packet: its Payload Proto is No Next Header, so they are
+    // ignored (RFC 8200 §4.7) — but shown, so that encode gives back the same packet.
+    j["trailing_data"] = wire::to_hex(mh.subspan(length));
   }
   return j;
 }
@@ -435,6 +440,8 @@ Bytes mobility_from_json(const json& j) {
                     std::to_string(status.error().offset) + ")");
   }
   patch_lengths(out, h, given, auto_pad);
+  Bytes trailing = f.bytes_or_empty("trailing_data");
+  out.insert(out.end(), trailing.begin(), trailing.end());
   return out;
 }
 

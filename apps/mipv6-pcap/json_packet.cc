@@ -226,6 +226,16 @@ void upper_to_json(json& out, ByteSpan packet, const wire::PacketLayout& layout,
     adopt_message(out, "icmpv6", std::move(message), layout.upper_offset);
   } else if (protocol == ip_proto::kIpv6 && depth < kMaxDepth) {
     out["inner"] = decode_packet(upper, depth + 1);
+    // The inner packet keeps its own offsets; the outer packet reports the error too, with
+    // the offset counted from the outer IPv6 header, so a caller checking only the top level
+    // never mistakes a broken tunnelled packet for a good one.
+    const json& inner = out["inner"];
+    if (inner.contains("error")) {
+      json error = inner["error"];
+      if (error["offset"].is_number_unsigned())
+        error["offset"] = error["offset"].get<std::size_t>() + layout.upper_offset;
+      out["error"] = std::move(error);
+    }
   } else {
     out["payload"] = payload_json(protocol, upper);
     if (protocol == ip_proto::kTcp) {
@@ -256,6 +266,11 @@ json decode_packet(ByteSpan packet, int depth) {
     return out;
   }
   upper_to_json(out, packet, layout, depth);
+  // An inner (tunnelled) packet may be followed by octets inside the outer payload; shown so
+  // that encode reproduces the outer packet. (At the top level such octets are link-layer
+  // padding, outside the packet.)
+  if (depth > 0 && packet.size() > layout.packet_length())
+    out["trailing_data"] = wire::to_hex(packet.subspan(layout.packet_length()));
   return out;
 }
 
@@ -522,7 +537,12 @@ Bytes encode_packet(const json& j, int depth) {
     }
   }
   upper_from_json(spec, j, depth);
-  return wire::build_packet(spec);
+  Bytes packet = wire::build_packet(spec);
+  if (j.contains("trailing_data")) {
+    Bytes trailing = hex_field(j, "trailing_data", "packet");
+    packet.insert(packet.end(), trailing.begin(), trailing.end());
+  }
+  return packet;
 }
 
 }  // namespace
