@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 SMOKE_SECONDS ?= 10
 
-.PHONY: all setup build demo test test-unit test-asan test-clang test-fuzz bench fuzz format clean
+.PHONY: format-check all setup build demo test test-unit test-asan test-clang test-fuzz bench fuzz format clean
 
 all: build
 
@@ -20,7 +20,7 @@ demo: build
 
 # Every test tier: GCC debug build (unit + interop), ASan/UBSan (unit), clang 14 -Werror build,
 # and a short smoke run of every fuzz target.
-test: setup test-unit test-asan test-clang test-fuzz
+test: setup format-check test-unit test-asan test-clang test-fuzz
 	@echo "make test: all tiers passed"
 
 test-unit:
@@ -54,6 +54,9 @@ bench: setup
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+format-check:
+	@git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
 
 clean:
 	@rm -rf build

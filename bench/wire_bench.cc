@@ -90,12 +90,24 @@ void copy(benchmark::State& state, bool is_bu) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_DecodeBu(benchmark::State& s) { decode(s, true); }
-void BM_EncodeBu(benchmark::State& s) { encode(s, true); }
-void BM_MemcpyBu(benchmark::State& s) { copy(s, true); }
-void BM_DecodeBa(benchmark::State& s) { decode(s, false); }
-void BM_EncodeBa(benchmark::State& s) { encode(s, false); }
-void BM_MemcpyBa(benchmark::State& s) { copy(s, false); }
+void BM_DecodeBu(benchmark::State& s) {
+  decode(s, true);
+}
+void BM_EncodeBu(benchmark::State& s) {
+  encode(s, true);
+}
+void BM_MemcpyBu(benchmark::State& s) {
+  copy(s, true);
+}
+void BM_DecodeBa(benchmark::State& s) {
+  decode(s, false);
+}
+void BM_EncodeBa(benchmark::State& s) {
+  encode(s, false);
+}
+void BM_MemcpyBa(benchmark::State& s) {
+  copy(s, false);
+}
 
 BENCHMARK(BM_MemcpyBu);
 BENCHMARK(BM_DecodeBu);

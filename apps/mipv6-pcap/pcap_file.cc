@@ -12,15 +12,15 @@ constexpr std::uint16_t kEtherTypeIpv6 = 0x86dd;
 constexpr std::uint16_t kEtherTypeVlan = 0x8100;
 
 std::uint32_t load32(const std::byte* p, bool swap) {
-  std::uint32_t le = std::to_integer<std::uint32_t>(p[0]) |
-                     std::to_integer<std::uint32_t>(p[1]) << 8 |
-                     std::to_integer<std::uint32_t>(p[2]) << 16 |
-                     std::to_integer<std::uint32_t>(p[3]) << 24;
+  std::uint32_t le =
+      std::to_integer<std::uint32_t>(p[0]) | std::to_integer<std::uint32_t>(p[1]) << 8 |
+      std::to_integer<std::uint32_t>(p[2]) << 16 | std::to_integer<std::uint32_t>(p[3]) << 24;
   return swap ? wire::load_be32(p) : le;
 }
 
 void put32le(wire::Bytes& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::byte>(v >> (8 * i)));
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<std::byte>(v >> (8 * i)));
 }
 
 void put16le(wire::Bytes& out, std::uint16_t v) {
@@ -162,7 +162,8 @@ std::optional<wire::ByteSpan> ipv6_payload(std::uint32_t link_type, wire::ByteSp
     why = "not IPv6 (ethertype 0x" + [&] {
       static constexpr char kDigits[] = "0123456789abcdef";
       std::string s;
-      for (int shift = 12; shift >= 0; shift -= 4) s += kDigits[(ethertype >> shift) & 0xf];
+      for (int shift = 12; shift >= 0; shift -= 4)
+        s += kDigits[(ethertype >> shift) & 0xf];
       return s;
     }() + ")";
     return std::nullopt;

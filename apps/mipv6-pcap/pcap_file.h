@@ -15,10 +15,10 @@ namespace mipv6::pcap {
 // Link types we read (https://www.tcpdump.org/linktypes.html numbering).
 enum class LinkType : std::uint32_t {
   kEthernet = 1,
-  kRaw = 101,          // raw IP (version nibble tells v4/v6)
-  kLinuxSll = 113,     // Linux "cooked" capture v1
-  kIpv6 = 229,         // raw IPv6
-  kLinuxSll2 = 276,    // Linux "cooked" capture v2
+  kRaw = 101,        // raw IP (version nibble tells v4/v6)
+  kLinuxSll = 113,   // Linux "cooked" capture v1
+  kIpv6 = 229,       // raw IPv6
+  kLinuxSll2 = 276,  // Linux "cooked" capture v2
 };
 
 struct Record {

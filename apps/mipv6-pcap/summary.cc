@@ -22,15 +22,24 @@ std::string set_flags(const json& message) {
 // Short names for the messages a Mobile IPv6 trace is made of (RFC 6275 §6.1, §6.5-§6.8).
 std::string short_name(const std::string& type) {
   static const std::pair<const char*, const char*> kNames[] = {
-      {"binding_refresh_request", "BRR"}, {"home_test_init", "HoTI"},
-      {"care_of_test_init", "CoTI"},      {"home_test", "HoT"},
-      {"care_of_test", "CoT"},            {"binding_update", "BU"},
-      {"binding_acknowledgement", "BA"},  {"binding_error", "BE"},
-      {"dhaad_request", "DHAAD-Request"}, {"dhaad_reply", "DHAAD-Reply"},
-      {"mobile_prefix_solicitation", "MPS"}, {"mobile_prefix_advertisement", "MPA"},
-      {"router_solicitation", "RS"},      {"router_advertisement", "RA"},
-      {"neighbor_solicitation", "NS"},    {"neighbor_advertisement", "NA"},
-      {"echo_request", "Echo-Request"},   {"echo_reply", "Echo-Reply"},
+      {"binding_refresh_request", "BRR"},
+      {"home_test_init", "HoTI"},
+      {"care_of_test_init", "CoTI"},
+      {"home_test", "HoT"},
+      {"care_of_test", "CoT"},
+      {"binding_update", "BU"},
+      {"binding_acknowledgement", "BA"},
+      {"binding_error", "BE"},
+      {"dhaad_request", "DHAAD-Request"},
+      {"dhaad_reply", "DHAAD-Reply"},
+      {"mobile_prefix_solicitation", "MPS"},
+      {"mobile_prefix_advertisement", "MPA"},
+      {"router_solicitation", "RS"},
+      {"router_advertisement", "RA"},
+      {"neighbor_solicitation", "NS"},
+      {"neighbor_advertisement", "NA"},
+      {"echo_request", "Echo-Request"},
+      {"echo_reply", "Echo-Reply"},
   };
   for (const auto& [name, abbreviation] : kNames)
     if (type == name) return abbreviation;
@@ -87,8 +96,9 @@ void describe(std::ostringstream& out, const json& p) {
     for (const auto& o : h.value("options", json::array()))
       if (o.value("type", "") == "home_address") out << " HAO=" << text(o, "home_address");
     if (h.value("type", "") == "routing" && h.value("routing_type", -1) == 2)
-      out << " RH2=" << (h.contains("home_address") ? text(h, "home_address")
-                                                     : h.value("addresses", json::array()).dump());
+      out << " RH2="
+          << (h.contains("home_address") ? text(h, "home_address")
+                                         : h.value("addresses", json::array()).dump());
   }
   out << " ";
   if (p.contains("mobility")) {

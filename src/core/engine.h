@@ -48,13 +48,11 @@ struct RxPacket {
   wire::PacketLayout layout;
   std::uint32_t ifindex = 0;
   Protection protection = Protection::kNone;
-  std::uint32_t spi = 0;                           // the SA that protected it, if any
-  std::optional<TunnelOuter> tunnel;               // set when it arrived IPv6-in-IPv6
-  std::optional<LinkLayerAddress> link_source;     // sender's link-layer address, if known
+  std::uint32_t spi = 0;                        // the SA that protected it, if any
+  std::optional<TunnelOuter> tunnel;            // set when it arrived IPv6-in-IPv6
+  std::optional<LinkLayerAddress> link_source;  // sender's link-layer address, if known
 
-  wire::ByteSpan upper() const {
-    return bytes.subspan(layout.upper_offset, layout.upper_length);
-  }
+  wire::ByteSpan upper() const { return bytes.subspan(layout.upper_offset, layout.upper_length); }
 };
 
 // Walks `bytes` and fills an RxPacket; the walk's error when it does not parse.
@@ -105,8 +103,8 @@ using NodeEvent = std::variant<LinkUp, LinkDown, AddressAdded, AddressRemoved, D
 // Outputs
 
 struct Transmit {
-  wire::Bytes packet;          // a whole IPv6 packet, checksums filled
-  std::uint32_t ifindex = 0;   // 0: the data plane routes by destination
+  wire::Bytes packet;                                // a whole IPv6 packet, checksums filled
+  std::uint32_t ifindex = 0;                         // 0: the data plane routes by destination
   std::optional<LinkLayerAddress> link_destination;  // e.g. a BA to a node on the home link
   Protection protect = Protection::kNone;            // SA the data plane must apply
 };

@@ -24,7 +24,8 @@ wire::PacketSpec spec_for(const SignallingAddresses& addresses, std::uint8_t pro
   // RFC 6275 §6.4.1 / §6.3: the routing header comes before the Destination Options header
   // that carries the Home Address option.
   if (addresses.type2_home_address)
-    spec.extension_headers.push_back(wire::make_type2_routing_header(*addresses.type2_home_address));
+    spec.extension_headers.push_back(
+        wire::make_type2_routing_header(*addresses.type2_home_address));
   if (addresses.home_address_option)
     spec.extension_headers.push_back(
         wire::make_home_address_destination_options(*addresses.home_address_option));
@@ -128,8 +129,8 @@ wire::Bytes build_parameter_problem(const wire::Ipv6Address& source, const RxPac
   return build_icmp_error(source, invoking, code, std::move(problem));
 }
 
-wire::Bytes build_destination_unreachable(const wire::Ipv6Address& source,
-                                          const RxPacket& invoking, std::uint8_t code) {
+wire::Bytes build_destination_unreachable(const wire::Ipv6Address& source, const RxPacket& invoking,
+                                          std::uint8_t code) {
   return build_icmp_error(source, invoking, code, wire::DestinationUnreachable{});
 }
 

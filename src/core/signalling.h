@@ -16,13 +16,13 @@ namespace mipv6::core {
 
 // The outcome of RFC 6275 §9.2's checks on a received Mobility Header, in the RFC's order.
 enum class MhVerdict : std::uint8_t {
-  kAccept,                // `header` holds the decoded message
-  kBadChecksum,           // silently discard (§9.2)
-  kUnknownType,           // discard; send Binding Error status 2 (§9.2)
-  kBadPayloadProto,       // discard; SHOULD send Parameter Problem code 0 at Payload Proto
-  kBadHeaderLen,          // discard; SHOULD send Parameter Problem code 0 at Header Len
-  kMalformed,             // any other decode failure (option overruns, bad lengths): discard
-  kFragmented,            // not a whole MH (a fragment): discard
+  kAccept,           // `header` holds the decoded message
+  kBadChecksum,      // silently discard (§9.2)
+  kUnknownType,      // discard; send Binding Error status 2 (§9.2)
+  kBadPayloadProto,  // discard; SHOULD send Parameter Problem code 0 at Payload Proto
+  kBadHeaderLen,     // discard; SHOULD send Parameter Problem code 0 at Header Len
+  kMalformed,        // any other decode failure (option overruns, bad lengths): discard
+  kFragmented,       // not a whole MH (a fragment): discard
 };
 
 struct MhInput {
@@ -61,8 +61,8 @@ inline constexpr std::size_t kIpv6MinimumMtu = 1280;
 wire::Bytes build_parameter_problem(const wire::Ipv6Address& source, const RxPacket& invoking,
                                     std::uint8_t code, std::uint32_t pointer);
 // An ICMPv6 Destination Unreachable (RFC 4443 §3.1) about `invoking`.
-wire::Bytes build_destination_unreachable(const wire::Ipv6Address& source,
-                                          const RxPacket& invoking, std::uint8_t code);
+wire::Bytes build_destination_unreachable(const wire::Ipv6Address& source, const RxPacket& invoking,
+                                          std::uint8_t code);
 
 // RFC 4443 §2.4(e): errors are never sent about ICMPv6 errors, or to multicast, unspecified or
 // non-unicast sources. True when an error may be sent about `invoking`.
@@ -72,7 +72,8 @@ bool may_send_icmp_error(const RxPacket& invoking);
 // Binding Errors (§9.3.3: "rate-limited like ICMP") and ICMPv6 errors (RFC 4443 §2.4(f)).
 class RateLimiter {
  public:
-  RateLimiter(double rate_per_second, double burst) : rate_(rate_per_second), burst_(burst), tokens_(burst) {}
+  RateLimiter(double rate_per_second, double burst)
+      : rate_(rate_per_second), burst_(burst), tokens_(burst) {}
   bool allow(TimePoint now);
 
  private:

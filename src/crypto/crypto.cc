@@ -22,7 +22,8 @@ std::array<std::byte, N> digest(const EVP_MD* md, std::initializer_list<ByteSpan
   // These calls only fail on allocation failure or a broken library build; the result would be
   // a zero digest, which no peer would accept, so authentication fails closed.
   if (ctx && EVP_DigestInit_ex(ctx.get(), md, nullptr) == 1) {
-    for (auto piece : pieces) EVP_DigestUpdate(ctx.get(), piece.data(), piece.size());
+    for (auto piece : pieces)
+      EVP_DigestUpdate(ctx.get(), piece.data(), piece.size());
     EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &length);
   }
   return out;
@@ -58,17 +59,26 @@ std::array<std::byte, N> hmac(const char* digest_name, ByteSpan key,
 
 }  // namespace
 
-Sha1Digest sha1(ByteSpan data) { return digest<20>(EVP_sha1(), {data}); }
-Sha1Digest sha1(std::initializer_list<ByteSpan> pieces) { return digest<20>(EVP_sha1(), pieces); }
+Sha1Digest sha1(ByteSpan data) {
+  return digest<20>(EVP_sha1(), {data});
+}
+Sha1Digest sha1(std::initializer_list<ByteSpan> pieces) {
+  return digest<20>(EVP_sha1(), pieces);
+}
 
-Sha1Digest hmac_sha1(ByteSpan key, ByteSpan data) { return hmac<20>("SHA1", key, {data}); }
+Sha1Digest hmac_sha1(ByteSpan key, ByteSpan data) {
+  return hmac<20>("SHA1", key, {data});
+}
 Sha1Digest hmac_sha1(ByteSpan key, std::initializer_list<ByteSpan> pieces) {
   return hmac<20>("SHA1", key, pieces);
 }
-Sha256Digest hmac_sha256(ByteSpan key, ByteSpan data) { return hmac<32>("SHA256", key, {data}); }
+Sha256Digest hmac_sha256(ByteSpan key, ByteSpan data) {
+  return hmac<32>("SHA256", key, {data});
+}
 
 bool random_bytes(std::span<std::byte> out) {
-  return RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(out.size())) == 1;
+  return RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(out.size())) ==
+         1;
 }
 
 bool equal_constant_time(ByteSpan a, ByteSpan b) {

@@ -101,7 +101,8 @@ std::string Ipv6Address::to_string() const {
       continue;
     }
     int j = i;
-    while (j < 8 && w[j] == 0) ++j;
+    while (j < 8 && w[j] == 0)
+      ++j;
     if (j - i > best_len && j - i >= 2) best_start = i, best_len = j - i;
     i = j;
   }
@@ -132,9 +133,15 @@ bool Ipv6Address::is_loopback() const {
   return bytes[15] == 1;
 }
 
-bool Ipv6Address::is_multicast() const { return bytes[0] == 0xff; }
-bool Ipv6Address::is_link_local() const { return bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80; }
-bool Ipv6Address::is_unique_local() const { return (bytes[0] & 0xfe) == 0xfc; }
+bool Ipv6Address::is_multicast() const {
+  return bytes[0] == 0xff;
+}
+bool Ipv6Address::is_link_local() const {
+  return bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80;
+}
+bool Ipv6Address::is_unique_local() const {
+  return (bytes[0] & 0xfe) == 0xfc;
+}
 
 bool Ipv6Address::is_unicast_routable() const {
   return !is_unspecified() && !is_loopback() && !is_multicast() && !is_link_local();
@@ -163,6 +170,7 @@ std::size_t std::hash<mipv6::wire::Ipv6Address>::operator()(
     const mipv6::wire::Ipv6Address& a) const noexcept {
   // FNV-1a over the 16 octets: cheap and well spread for table lookups.
   std::uint64_t h = 1469598103934665603ull;
-  for (auto b : a.bytes) h = (h ^ b) * 1099511628211ull;
+  for (auto b : a.bytes)
+    h = (h ^ b) * 1099511628211ull;
   return static_cast<std::size_t>(h);
 }

@@ -19,11 +19,11 @@ struct Ipv6Address {
   // RFC 5952 canonical text form.
   std::string to_string() const;
 
-  bool is_unspecified() const;  // ::
-  bool is_loopback() const;     // ::1
-  bool is_multicast() const;    // ff00::/8
-  bool is_link_local() const;   // fe80::/10
-  bool is_unique_local() const; // fc00::/7 (RFC 4193)
+  bool is_unspecified() const;   // ::
+  bool is_loopback() const;      // ::1
+  bool is_multicast() const;     // ff00::/8
+  bool is_link_local() const;    // fe80::/10
+  bool is_unique_local() const;  // fc00::/7 (RFC 4193)
   // "Unicast routable" in RFC 6275's sense (§6.1.7, §6.3, §9.5.1): a unicast address that can
   // be reached beyond the local link — not unspecified, loopback, multicast or link-local.
   bool is_unicast_routable() const;

@@ -34,8 +34,7 @@ inline void store_be16(std::byte* p, std::uint16_t v) {
 // buffer: a sub-reader created with sub() keeps counting from where its parent stood.
 class Reader {
  public:
-  explicit Reader(ByteSpan data, std::size_t base_offset = 0)
-      : data_(data), base_(base_offset) {}
+  explicit Reader(ByteSpan data, std::size_t base_offset = 0) : data_(data), base_(base_offset) {}
 
   std::size_t offset() const { return base_ + pos_; }  // absolute offset of the next byte
   std::size_t position() const { return pos_; }        // offset within this reader
@@ -82,7 +81,8 @@ class Reader {
   Expected<Ipv6Address> address() {
     if (!has(16)) return error(WireErrc::kTruncated);
     Ipv6Address a;
-    for (std::size_t i = 0; i < 16; ++i) a.bytes[i] = std::to_integer<std::uint8_t>(data_[pos_ + i]);
+    for (std::size_t i = 0; i < 16; ++i)
+      a.bytes[i] = std::to_integer<std::uint8_t>(data_[pos_ + i]);
     pos_ += 16;
     return a;
   }
@@ -128,7 +128,8 @@ class Writer {
   }
   void bytes(ByteSpan b) { out_.insert(out_.end(), b.begin(), b.end()); }
   void address(const Ipv6Address& a) {
-    for (auto b : a.bytes) u8(b);
+    for (auto b : a.bytes)
+      u8(b);
   }
   void zeros(std::size_t n) { out_.insert(out_.end(), n, std::byte{0}); }
 

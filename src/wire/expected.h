@@ -13,16 +13,16 @@ namespace mipv6::wire {
 
 // Why a decode failed. Stable names (to_string) appear in mipv6-pcap's JSON output.
 enum class WireErrc : std::uint8_t {
-  kTruncated,            // fewer bytes than a field or a length says
-  kBadLength,            // a length field that is impossible or below the minimum for its type
-  kBadValue,             // a field value the format forbids (e.g. Payload Proto != 59)
-  kMisalignedOption,     // an option that breaks its xn+y alignment rule (RFC 6275 §6.2)
-  kOptionNotLast,        // Binding Authorization Data not last, or padded after (RFC 6275 §6.2.7)
-  kBadChecksum,          // checksum does not verify
-  kChainTooLong,         // extension-header chain over the hard limits
-  kBadOrder,             // an extension header where RFC 8200 §4.1 / RFC 6275 §6.3 forbid it
-  kUnsupported,          // a valid format this codec does not handle
-  kTrailingBytes,        // bytes left over where the format defines none
+  kTruncated,         // fewer bytes than a field or a length says
+  kBadLength,         // a length field that is impossible or below the minimum for its type
+  kBadValue,          // a field value the format forbids (e.g. Payload Proto != 59)
+  kMisalignedOption,  // an option that breaks its xn+y alignment rule (RFC 6275 §6.2)
+  kOptionNotLast,     // Binding Authorization Data not last, or padded after (RFC 6275 §6.2.7)
+  kBadChecksum,       // checksum does not verify
+  kChainTooLong,      // extension-header chain over the hard limits
+  kBadOrder,          // an extension header where RFC 8200 §4.1 / RFC 6275 §6.3 forbid it
+  kUnsupported,       // a valid format this codec does not handle
+  kTrailingBytes,     // bytes left over where the format defines none
 };
 
 std::string_view to_string(WireErrc code);
@@ -36,13 +36,13 @@ struct WireError {
 template <class T>
 class [[nodiscard]] Expected {
  public:
-  Expected(const T& value) : state_(value) {}                       // NOLINT: implicit by design
-  Expected(T&& value) : state_(std::move(value)) {}                 // NOLINT
-  Expected(WireError error) : state_(error) {}                      // NOLINT
+  Expected(const T& value) : state_(value) {}        // NOLINT: implicit by design
+  Expected(T&& value) : state_(std::move(value)) {}  // NOLINT
+  Expected(WireError error) : state_(error) {}       // NOLINT
   template <class U>
-    requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, T> &&
-             !std::is_same_v<std::decay_t<U>, WireError>)
-  Expected(U&& value) : state_(T(std::forward<U>(value))) {}        // NOLINT
+  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, T> &&
+           !std::is_same_v<std::decay_t<U>, WireError>) Expected(U&& value)
+      : state_(T(std::forward<U>(value))) {}  // NOLINT
 
   bool has_value() const { return state_.index() == 0; }
   explicit operator bool() const { return has_value(); }
@@ -86,16 +86,16 @@ using Status = Expected<void>;
 
 // MIPV6_TRY(lhs, expr): evaluate an Expected; on error return it from the enclosing function,
 // otherwise move the value into `lhs` (which may be a declaration: `auto x`).
-#define MIPV6_TRY(lhs, expr)                                        \
-  auto MIPV6_CONCAT(try_result_, __LINE__) = (expr);                \
-  if (!MIPV6_CONCAT(try_result_, __LINE__)) {                       \
-    return MIPV6_CONCAT(try_result_, __LINE__).error();             \
-  }                                                                 \
+#define MIPV6_TRY(lhs, expr)                            \
+  auto MIPV6_CONCAT(try_result_, __LINE__) = (expr);    \
+  if (!MIPV6_CONCAT(try_result_, __LINE__)) {           \
+    return MIPV6_CONCAT(try_result_, __LINE__).error(); \
+  }                                                     \
   lhs = std::move(*MIPV6_CONCAT(try_result_, __LINE__))
 
 // MIPV6_CHECK(expr): evaluate a Status (or any Expected) and return its error if it failed.
-#define MIPV6_CHECK(expr)                                           \
-  do {                                                              \
-    auto check_result_ = (expr);                                    \
-    if (!check_result_) return check_result_.error();               \
+#define MIPV6_CHECK(expr)                             \
+  do {                                                \
+    auto check_result_ = (expr);                      \
+    if (!check_result_) return check_result_.error(); \
   } while (false)

@@ -33,7 +33,8 @@ TEST(Rng, FillCoversOddLengths) {
   std::array<std::byte, 13> buf{};
   rng.fill(buf);
   int zeros = 0;
-  for (auto b : buf) zeros += b == std::byte{0};
+  for (auto b : buf)
+    zeros += b == std::byte{0};
   EXPECT_LT(zeros, 4);
 }
 

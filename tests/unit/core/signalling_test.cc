@@ -121,9 +121,8 @@ TEST(Signalling, NoErrorAboutErrorsOrToMulticast_RFC4443_2_4e) {
   EXPECT_TRUE(may_send_icmp_error(invoking));
   auto error_bytes = build_parameter_problem(kCn, invoking, 0, 48);
   EXPECT_FALSE(may_send_icmp_error(*make_rx_packet(error_bytes, 1)));
-  auto multicast = build_mobility_packet({*Ipv6Address::parse("ff02::1"), kCn, std::nullopt,
-                                          std::nullopt, 64},
-                                         binding_update());
+  auto multicast = build_mobility_packet(
+      {*Ipv6Address::parse("ff02::1"), kCn, std::nullopt, std::nullopt, 64}, binding_update());
   EXPECT_FALSE(may_send_icmp_error(*make_rx_packet(multicast, 1)));
 }
 
@@ -131,11 +130,13 @@ TEST(Signalling, RateLimiterAllowsBurstThenRate) {
   RateLimiter limiter(2.0, 3.0);
   TimePoint now{};
   int allowed = 0;
-  for (int i = 0; i < 10; ++i) allowed += limiter.allow(now);
+  for (int i = 0; i < 10; ++i)
+    allowed += limiter.allow(now);
   EXPECT_EQ(allowed, 3);
   now += 1s;
   allowed = 0;
-  for (int i = 0; i < 10; ++i) allowed += limiter.allow(now);
+  for (int i = 0; i < 10; ++i)
+    allowed += limiter.allow(now);
   EXPECT_EQ(allowed, 2);
 }
 

@@ -9,9 +9,13 @@
 namespace mipv6::crypto {
 namespace {
 
-std::span<const std::byte> text(const std::string& s) { return std::as_bytes(std::span(s)); }
+std::span<const std::byte> text(const std::string& s) {
+  return std::as_bytes(std::span(s));
+}
 template <std::size_t N>
-std::string hex(const std::array<std::byte, N>& d) { return wire::to_hex(d); }
+std::string hex(const std::array<std::byte, N>& d) {
+  return wire::to_hex(d);
+}
 
 TEST(Crypto, Sha1KnownAnswer_FIPS180) {
   EXPECT_EQ(hex(sha1(text("abc"))), "a9993e364706816aba3e25717850c26c9cd0d89d");

@@ -3,6 +3,7 @@
 #include "pcap_file.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -26,8 +27,10 @@ class TempFile {
  public:
   TempFile()
       : path_((std::filesystem::temp_directory_path() /
-               ("pcap_file_test_" + std::to_string(counter_++) + "_" +
-                std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + ".pcap"))
+               // ctest runs every test in its own process, in parallel: the pid keeps the
+               // names of concurrent tests apart.
+               ("pcap_file_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++) +
+                ".pcap"))
                   .string()) {}
   ~TempFile() { std::remove(path_.c_str()); }
   const std::string& path() const { return path_; }

@@ -5,7 +5,9 @@
 namespace mipv6::wire {
 namespace {
 
-Ipv6Address addr(const char* text) { return *Ipv6Address::parse(text); }
+Ipv6Address addr(const char* text) {
+  return *Ipv6Address::parse(text);
+}
 
 TEST(Ipv6Address, ParsesAndPrintsCanonicalForm_RFC5952) {
   EXPECT_EQ(addr("2001:0db8:0000:0000:0000:0000:0000:0001").to_string(), "2001:db8::1");
@@ -18,8 +20,8 @@ TEST(Ipv6Address, ParsesAndPrintsCanonicalForm_RFC5952) {
 }
 
 TEST(Ipv6Address, RejectsMalformedText) {
-  for (const char* bad : {"", ":", "1::2::3", "12345::", "g::", "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9",
-                          "::1.2.3", "::256.1.1.1", "1:2:3:4:5:6:7:8::"}) {
+  for (const char* bad : {"", ":", "1::2::3", "12345::", "g::", "1:2:3:4:5:6:7",
+                          "1:2:3:4:5:6:7:8:9", "::1.2.3", "::256.1.1.1", "1:2:3:4:5:6:7:8::"}) {
     EXPECT_FALSE(Ipv6Address::parse(bad).has_value()) << bad;
   }
 }
