@@ -242,6 +242,8 @@ ExtensionHeader make_type0_routing_header(std::span<const Ipv6Address> addresses
 
 ExtensionHeader make_routing_header(std::uint8_t type, std::uint8_t segments_left, ByteSpan data) {
   ExtensionHeader h{ip_proto::kRouting, {}, false, false};
+  // Reserving first also keeps GCC 12 at -O3 from a false -Wstringop-overflow in the insert.
+  h.bytes.reserve(4 + data.size());
   Writer out(h.bytes);
   out.u8(ip_proto::kNoNextHeader);
   out.u8(0);
