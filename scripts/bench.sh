@@ -14,5 +14,5 @@ for b in build/release/bench/*_bench; do
   "$b" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
        --benchmark_out="$out/$name.json" --benchmark_out_format=json || status=1
 done
-/usr/bin/python3 scripts/bench_summary.py "$out"/*.json
+/usr/bin/python3 scripts/bench_summary.py "$out"/*.json || status=1
 exit $status

@@ -1,33 +1,51 @@
 #!/usr/bin/python3
 """Prints BENCH lines from Google Benchmark JSON files (the median of the repetitions).
 
-Each benchmark reports items_per_second (one item = one packet); a benchmark whose label is
-"baseline=OTHER" also gets the ratio of its rate to OTHER's, measured in the same run.
+Each benchmark reports items_per_second (one item = one packet or one operation); a benchmark
+whose label is "baseline=OTHER" also gets the ratio of its rate to OTHER's, measured in the same
+run. User counters (e.g. binding_bytes) get a line of their own. A benchmark that reported an
+error makes the summary exit non-zero.
 """
 import json
 import sys
 
+STANDARD = {"name", "run_name", "run_type", "repetitions", "repetition_index", "threads",
+            "iterations", "real_time", "cpu_time", "time_unit", "items_per_second",
+            "bytes_per_second", "label", "aggregate_name", "aggregate_unit", "family_index",
+            "per_family_instance_index", "error_occurred", "error_message"}
+UNITS = {"binding_bytes": "B"}
+
 
 def main():
-    rates, labels = {}, {}
+    rates, labels, counters, failed = {}, {}, {}, False
     for path in sys.argv[1:]:
         with open(path) as f:
             for b in json.load(f)["benchmarks"]:
+                name = b.get("run_name", b["name"]).removeprefix("BM_")
+                if b.get("error_occurred"):
+                    print(f"BENCH {name} ERROR {b.get('error_message', '')}")
+                    failed = True
+                    continue
                 if b.get("aggregate_name", "median") != "median":
                     continue
-                name = b.get("run_name", b["name"]).removeprefix("BM_")
                 rates[name] = b.get("items_per_second")
                 labels[name] = b.get("label", "")
+                for key, value in b.items():
+                    if key not in STANDARD and isinstance(value, (int, float)):
+                        counters[f"{key}/{name}"] = (value, UNITS.get(key, ""))
     for name, rate in rates.items():
         if rate is None:
             continue
-        line = f"BENCH {name} {rate:.0f} pkt/s"
+        line = f"BENCH {name} {rate:.0f} 1/s"
         if labels[name].startswith("baseline="):
             base_name = labels[name].split("=", 1)[1].removeprefix("BM_")
             base = rates.get(base_name)
             if base:
                 line += f" baseline={base:.0f} ratio={rate / base:.3f}"
         print(line)
+    for name, (value, unit) in counters.items():
+        print(f"BENCH {name} {value:g} {unit}".rstrip())
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

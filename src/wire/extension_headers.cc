@@ -211,6 +211,30 @@ ExtensionHeader make_home_address_destination_options(const Ipv6Address& home_ad
   return make_options_header(ip_proto::kDestinationOptions, std::span(&hao, 1));
 }
 
+void write_home_address_destination_options(Writer& out, std::uint8_t next_header,
+                                            const Ipv6Address& home_address) {
+  // RFC 6275 §6.3: the option must start at 8n+6, so PadN(2) fills octets 2-5.
+  out.u8(next_header);
+  out.u8(2);  // Hdr Ext Len: 24 octets
+  out.u8(option_type::kPadN);
+  out.u8(2);
+  out.u16(0);
+  out.u8(option_type::kHomeAddress);
+  out.u8(16);
+  out.address(home_address);
+}
+
+void write_type2_routing_header(Writer& out, std::uint8_t next_header,
+                                const Ipv6Address& home_address, std::uint8_t segments_left) {
+  // RFC 6275 §6.4.1
+  out.u8(next_header);
+  out.u8(2);
+  out.u8(routing_type::kType2);
+  out.u8(segments_left);
+  out.u32(0);
+  out.address(home_address);
+}
+
 ExtensionHeader make_type2_routing_header(const Ipv6Address& home_address,
                                           std::uint8_t segments_left, std::uint32_t reserved) {
   ExtensionHeader h{ip_proto::kRouting, {}, false, false};

@@ -220,6 +220,15 @@ ExtensionHeader make_home_address_destination_options(const Ipv6Address& home_ad
 ExtensionHeader make_type2_routing_header(const Ipv6Address& home_address,
                                           std::uint8_t segments_left = 1,
                                           std::uint32_t reserved = 0);
+// The same two headers written straight into a packet under construction (no allocation), with
+// their Next Header octet: the hot path of every BU a mobile node sends and every BA a home
+// agent or correspondent answers with.
+void write_home_address_destination_options(Writer& out, std::uint8_t next_header,
+                                            const Ipv6Address& home_address);
+void write_type2_routing_header(Writer& out, std::uint8_t next_header,
+                                const Ipv6Address& home_address, std::uint8_t segments_left = 1);
+inline constexpr std::size_t kHomeAddressDestinationOptionsSize = 24;
+inline constexpr std::size_t kType2RoutingHeaderSize = 24;
 // Type 0 Routing header (RFC 2460 §4.4); Segments Left defaults to the number of addresses.
 ExtensionHeader make_type0_routing_header(std::span<const Ipv6Address> addresses,
                                           std::optional<std::uint8_t> segments_left = {},

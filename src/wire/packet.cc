@@ -5,40 +5,35 @@
 namespace mipv6::wire {
 namespace {
 
-// Sets the length octet of a header from its size, as its format defines it.
-void set_length_octet(ExtensionHeader& h) {
-  if (h.pin_length || h.bytes.size() < 2) return;
-  switch (h.type) {
+// Sets the length octet of a header written at `h` from its size, as its format defines it.
+void set_length_octet(const ExtensionHeader& spec, std::span<std::byte> h) {
+  if (spec.pin_length || h.size() < 2) return;
+  switch (spec.type) {
     case ip_proto::kHopByHop:
     case ip_proto::kDestinationOptions:
     case ip_proto::kRouting:
       // RFC 8200 §4.3, §4.4, §4.6: 8-octet units, not counting the first 8 octets.
-      h.bytes[1] = static_cast<std::byte>(h.bytes.size() >= 8 ? h.bytes.size() / 8 - 1 : 0);
+      h[1] = static_cast<std::byte>(h.size() >= 8 ? h.size() / 8 - 1 : 0);
       break;
     case ip_proto::kAuthentication:
       // RFC 4302 §2.2: 4-octet units, minus 2.
-      h.bytes[1] = static_cast<std::byte>(h.bytes.size() >= 8 ? h.bytes.size() / 4 - 2 : 0);
+      h[1] = static_cast<std::byte>(h.size() >= 8 ? h.size() / 4 - 2 : 0);
       break;
     default:  // Fragment: Reserved; ESP: part of the SPI
       break;
   }
 }
 
-void set_next_header(ExtensionHeader& h, std::uint8_t next) {
+void set_next_header(const ExtensionHeader& spec, std::span<std::byte> h, std::uint8_t next) {
   // RFC 4303 §2: ESP's Next Header sits in its encrypted trailer, not at octet 0.
-  if (h.pin_next_header || h.bytes.empty() || h.type == ip_proto::kEsp) return;
-  h.bytes[0] = static_cast<std::byte>(next);
+  if (spec.pin_next_header || h.empty() || spec.type == ip_proto::kEsp) return;
+  h[0] = static_cast<std::byte>(next);
 }
 
 }  // namespace
 
 Bytes build_packet(const PacketSpec& spec) {
-  std::vector<ExtensionHeader> headers = spec.extension_headers;
-  for (std::size_t i = 0; i < headers.size(); ++i) {
-    std::uint8_t next = i + 1 < headers.size() ? headers[i + 1].type : spec.upper_protocol;
-    set_next_header(headers[i], next);
-    set_length_octet(headers[i]);
-  }
+  const auto& headers = spec.extension_headers;
   Ipv6Header header = spec.header;
   std::size_t payload = spec.upper.size();
   for (const auto& h : headers)
@@ -51,8 +46,15 @@ Bytes build_packet(const PacketSpec& spec) {
   packet.reserve(kIpv6HeaderSize + payload);
   Writer out(packet);
   encode_ipv6_header(out, header);
-  for (const auto& h : headers)
-    out.bytes(h.bytes);
+  // Each header is copied into place, then its Next Header and length octets are set there.
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    std::size_t at = packet.size();
+    out.bytes(headers[i].bytes);
+    std::span<std::byte> written(packet.data() + at, headers[i].bytes.size());
+    std::uint8_t next = i + 1 < headers.size() ? headers[i + 1].type : spec.upper_protocol;
+    set_next_header(headers[i], written, next);
+    set_length_octet(headers[i], written);
+  }
   out.bytes(spec.upper);
   if (spec.compute_checksum) (void)fill_upper_checksum(packet);
   return packet;
