@@ -64,7 +64,13 @@ int decode(const std::string& path, bool summary) {
   for (std::size_t i = 0; i < capture->records.size(); ++i) {
     json frame = frame_json(i + 1, capture->records[i], capture->link_type);
     if (summary) {
-      std::cout << i + 1 << "  " << mipv6::pcap_json::summarize(frame) << "\n";
+      // Frame number and seconds since the first packet, as tshark's default columns.
+      std::uint64_t since = capture->records[i].timestamp_us - capture->records[0].timestamp_us;
+      char prefix[48];
+      std::snprintf(prefix, sizeof prefix, "%4zu %4llu.%06llu  ", i + 1,
+                    static_cast<unsigned long long>(since / 1000000),
+                    static_cast<unsigned long long>(since % 1000000));
+      std::cout << prefix << mipv6::pcap_json::summarize(frame) << "\n";
     } else {
       std::cout << frame.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
     }

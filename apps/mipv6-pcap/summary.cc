@@ -54,7 +54,7 @@ void describe_options(std::ostringstream& out, const json& message) {
     if (type == "alternate_care_of_address") {
       out << " alt-coa=" << text(option, "alternate_care_of_address");
     } else if (type == "binding_refresh_advice") {
-      out << " refresh=" << text(option, "refresh_interval");
+      out << " refresh=" << text(option, "refresh_interval_seconds") << "s";
     } else if (type == "nonce_indices") {
       out << " nonce-indices=" << text(option, "home_nonce_index") << "/"
           << text(option, "care_of_nonce_index");
@@ -75,10 +75,17 @@ void describe_options(std::ostringstream& out, const json& message) {
 void describe_message(std::ostringstream& out, const json& m) {
   auto type = text(m, "type");
   out << short_name(type);
-  for (const char* key : {"sequence_number", "status", "identifier", "home_nonce_index",
-                          "care_of_nonce_index", "target_address"}) {
-    if (m.contains(key)) out << " " << key << "=" << text(m, key);
+  static const std::pair<const char*, const char*> kFields[] = {
+      {"sequence_number", "seq"},
+      {"status", "status"},
+      {"identifier", "id"},
+      {"home_nonce_index", "home-nonce-index"},
+      {"care_of_nonce_index", "care-of-nonce-index"},
+      {"target_address", "target"}};
+  for (const auto& [key, label] : kFields) {
+    if (m.contains(key)) out << " " << label << "=" << text(m, key);
   }
+  if (m.contains("status_name")) out << " (" << text(m, "status_name") << ")";
   out << set_flags(m);
   if (m.contains("lifetime_seconds")) out << " lifetime=" << text(m, "lifetime_seconds") << "s";
   if (m.contains("home_agent_addresses")) out << " agents=" << m["home_agent_addresses"].dump();
@@ -88,7 +95,9 @@ void describe_message(std::ostringstream& out, const json& m) {
 
 void describe(std::ostringstream& out, const json& p) {
   if (!p.contains("ipv6")) {
-    out << (p.contains("skipped") ? "skipped: " + text(p, "skipped") : std::string("?"));
+    if (p.contains("skipped")) out << "skipped: " << text(p, "skipped");
+    if (p.contains("error"))
+      out << "ERROR " << text(p["error"], "code") << "@" << text(p["error"], "offset");
     return;
   }
   out << text(p["ipv6"], "source") << " > " << text(p["ipv6"], "destination");
