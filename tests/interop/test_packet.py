@@ -9,20 +9,18 @@ import logging
 import os
 import socket
 import struct
-import subprocess
 import tempfile
 import unittest
 import warnings
 
 warnings.filterwarnings("ignore")
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+from interop_common import (CN, COA, HA, HOA, TOOL, WARNING_SEVERITY, Pairs,  # noqa: E402,F401
+                             decode, encode, run_tool, tshark)
 from scapy.all import (AH, ESP, UDP, HAO, IPv6, IPv6ExtHdrDestOpt,  # noqa: E402
                        IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting,
                        ICMPv6EchoRequest, Raw, RouterAlert, rdpcap, wrpcap)
 
-TOOL = os.environ.get("MIPV6_PCAP", "mipv6-pcap")
-COA, HOA, HA, CN = "2001:db8:2::100", "2001:db8:1::100", "2001:db8:1::1", "2001:db8:3::10"
-WARNING_SEVERITY = 0x00600000  # Wireshark's PI_WARN; PI_ERROR is 0x00800000
 
 
 def internet_checksum(data):
@@ -33,60 +31,6 @@ def internet_checksum(data):
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF
-
-
-def run_tool(*args):
-    return subprocess.run([TOOL, *args], capture_output=True, text=True)
-
-
-def decode(tmp, packets):
-    path = os.path.join(tmp, "scapy.pcap")
-    wrpcap(path, packets)
-    result = run_tool("decode", path)
-    if result.returncode != 0:
-        raise AssertionError("decode failed: " + result.stderr)
-    return [json.loads(line) for line in result.stdout.splitlines()]
-
-
-def encode(tmp, objects, link="raw"):
-    src = os.path.join(tmp, "in.jsonl")
-    out = os.path.join(tmp, "ours.pcap")
-    with open(src, "w") as f:
-        f.write("# built by test_packet.py\n\n")
-        for o in objects:
-            f.write(json.dumps(o) + "\n")
-    result = run_tool("encode", src, out, "--link", link)
-    if result.returncode != 0:
-        raise AssertionError("encode failed: " + result.stderr)
-    return out
-
-
-class Pairs(list):
-    """A JSON object as its (key, value) pairs: tshark repeats keys (e.g. two "ipv6" layers)."""
-
-
-def flatten(node, out):
-    """All (key, value) pairs of a tshark JSON tree, any depth."""
-    if isinstance(node, Pairs):
-        for key, value in node:
-            if isinstance(value, (Pairs, list)):
-                if key == "_ws.malformed":
-                    out.setdefault(key, []).append("present")
-                flatten(value, out)
-            else:
-                out.setdefault(key, []).append(value)
-    elif isinstance(node, list):
-        for item in node:
-            flatten(item, out)
-    return out
-
-
-def tshark(path):
-    result = subprocess.run(["tshark", "-r", path, "-T", "json"], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise AssertionError("tshark failed: " + result.stderr)
-    packets = json.loads(result.stdout, object_pairs_hook=Pairs)
-    return [flatten(dict(dict(p)["_source"])["layers"], {}) for p in packets]
 
 
 def options(header):
