@@ -74,6 +74,17 @@ TEST(Chain, ScapyBindingUpdateWithHao_6_3) {
   EXPECT_EQ(pseudo_header_addresses(*layout).destination, kHa);
 }
 
+TEST(Chain, ChecksumOverCareOfAddressIsBad_6_1_1) {
+  Vector v = load("bu_checksum_over_care_of");
+  auto layout = walk_chain(v.bytes);
+  ASSERT_TRUE(layout);
+  auto status = verify_upper_checksum(v.bytes, *layout);
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code, WireErrc::kBadChecksum);
+  // The same octets do verify with the care-of address as source: only the rule differs.
+  EXPECT_EQ(upper_layer_checksum(kCoa, kHa, 135, ByteSpan(v.bytes).subspan(64)), 0);
+}
+
 TEST(Chain, ScapyBindingAckWithType2RoutingHeader_6_4) {
   Vector v = load("ba_with_rh2");
   auto layout = walk_chain(v.bytes);
