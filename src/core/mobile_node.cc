@@ -1,0 +1,853 @@
+#include "core/mobile_node.h"
+
+#include <algorithm>
+#include <string>
+
+#include "core/home_agent.h"
+#include "wire/chain.h"
+
+namespace mipv6::core {
+
+using wire::Ipv6Address;
+
+namespace {
+
+const Ipv6Address kAllNodes = *Ipv6Address::parse("ff02::1");
+
+// §6.1.7: the Lifetime field counts 4-second units.
+constexpr Duration kLifetimeUnit = std::chrono::seconds(wire::kLifetimeUnitSeconds);
+constexpr std::uint32_t kInfiniteLifetime = 0xffffffff;  // RFC 4861 §4.6.2
+
+std::uint16_t to_units(Duration d) {
+  auto units = whole_seconds(d) / wire::kLifetimeUnitSeconds;
+  return static_cast<std::uint16_t>(std::clamp<std::int64_t>(units, 0, 0xffff));
+}
+
+std::string seconds_text(Duration d) {
+  return std::to_string(whole_seconds(d)) + "s";
+}
+
+bool same_interface_id(const Ipv6Address& a, const Ipv6Address& b) {
+  return std::equal(a.bytes.begin() + 8, a.bytes.end(), b.bytes.begin() + 8);
+}
+
+bool same_route(const TunnelRoute& a, const TunnelRoute& b) {
+  return a.home_address == b.home_address && a.care_of_address == b.care_of_address &&
+         a.local_address == b.local_address;
+}
+
+void earliest(std::optional<TimePoint>& best, const std::optional<TimePoint>& candidate) {
+  if (candidate && (!best || *candidate < *best)) best = candidate;
+}
+
+bool due(const std::optional<TimePoint>& at, TimePoint now) {
+  return at && *at <= now;
+}
+
+}  // namespace
+
+std::string_view home_state_name(HomeState state) {
+  switch (state) {
+    case HomeState::kIdle:
+      return "idle";
+    case HomeState::kDiscovering:
+      return "discovering";
+    case HomeState::kRegistering:
+      return "registering";
+    case HomeState::kRegistered:
+      return "registered";
+    case HomeState::kDeregistering:
+      return "deregistering";
+    case HomeState::kAtHome:
+      return "at-home";
+    case HomeState::kFailed:
+      return "failed";
+  }
+  return "";
+}
+
+std::vector<std::pair<std::string_view, std::uint64_t>> MobileNodeCounters::list() const {
+  return {{"bu_sent", bu_sent},
+          {"bu_retransmitted", bu_retransmitted},
+          {"bu_rate_limited", bu_rate_limited},
+          {"ba_received", ba_received},
+          {"ba_accepted", ba_accepted},
+          {"ba_rejected", ba_rejected},
+          {"registrations", registrations},
+          {"refreshes", refreshes},
+          {"deregistrations", deregistrations},
+          {"failovers", failovers},
+          {"home_addresses_given_up", home_addresses_given_up},
+          {"brr_received", brr_received},
+          {"be_received", be_received},
+          {"dhaad_sent", dhaad_sent},
+          {"dhaad_replies", dhaad_replies},
+          {"dhaad_failed", dhaad_failed},
+          {"mps_sent", mps_sent},
+          {"mpa_accepted", mpa_accepted},
+          {"mpa_discarded", mpa_discarded},
+          {"na_sent", na_sent},
+          {"dropped_bad_checksum", dropped_bad_checksum},
+          {"dropped_malformed", dropped_malformed},
+          {"dropped_unexpected_mh", dropped_unexpected_mh},
+          {"dropped_unknown_sender", dropped_unknown_sender},
+          {"dropped_no_type2", dropped_no_type2},
+          {"dropped_sequence", dropped_sequence},
+          {"dropped_unprotected", dropped_unprotected},
+          {"dropped_bad_icmp", dropped_bad_icmp}};
+}
+
+MobileNode::MobileNode(MobileNodeConfig config, Rng& rng)
+    : config_(std::move(config)), rng_(rng), list_(rng) {
+  for (const auto& home_config : config_.home_addresses) {
+    Home home;
+    home.config = home_config;
+    home.candidates = home_config.home_agents;
+    // §11.7.1: L = 1 when the home address and the link-local address share their interface
+    // identifier (the home agent then defends both).
+    home.link_local_compatible =
+        config_.link_local_address &&
+        same_interface_id(*config_.link_local_address, home_config.home_address);
+    homes_.push_back(std::move(home));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+void MobileNode::on_packet(const RxPacket& packet, TimePoint now) {
+  if (packet.layout.upper_protocol == wire::kIpProtoMobility) {
+    on_mobility(packet, now);
+  } else if (packet.layout.upper_protocol == wire::kIcmpv6NextHeader) {
+    on_icmpv6(packet, now);
+  }
+}
+
+void MobileNode::on_event(const NodeEvent&, TimePoint) {
+  // Link and address events reach this engine through the movement detector's decisions
+  // (set_primary_care_of, returned_home), not directly.
+}
+
+void MobileNode::on_timeout(TimePoint now) {
+  for (auto& home : homes_)
+    run_home_timers(home, now);
+}
+
+std::optional<TimePoint> MobileNode::next_deadline() const {
+  std::optional<TimePoint> best;
+  for (const auto& home : homes_) {
+    earliest(best, home.pending_send);
+    earliest(best, home.refresh_at);
+    earliest(best, home.solicit_at);
+    earliest(best, home.dhaad.retransmit_at);
+    earliest(best, home.solicit.retransmit_at);
+    earliest(best, home.advertise.next);
+    if (auto ha = target_ha(home)) {
+      if (const auto* entry = list_.find(*ha, home.config.home_address)) {
+        earliest(best, entry->retransmit_at);
+        if (home.state == HomeState::kRegistered || home.state == HomeState::kDeregistering)
+          earliest(best, entry->expiry);
+      }
+    }
+  }
+  return best;
+}
+
+void MobileNode::set_primary_care_of(std::optional<CareOf> coa, TimePoint now) {
+  bool same = coa && care_of_ && coa->address == care_of_->address;
+  care_of_ = coa;
+  care_of_valid_until_.reset();
+  if (coa && coa->valid_lifetime) care_of_valid_until_ = now + *coa->valid_lifetime;
+  if (same) return;  // only the validity changed
+  for (auto& home : homes_) {
+    if (home.state == HomeState::kFailed) continue;
+    if (!coa) {
+      // No usable care-of address: nothing can be sent or tunnelled until the next one.
+      move_tunnel(home, std::nullopt);
+      home.pending_send.reset();
+      home.dhaad.retransmit_at.reset();
+      home.solicit.retransmit_at.reset();
+      if (auto* entry = current_entry(home)) {
+        entry->awaiting_ack = false;
+        entry->retransmit_at.reset();
+      }
+      if (home.state != HomeState::kRegistered) home.state = HomeState::kIdle;
+      continue;
+    }
+    home.home_link.reset();
+    start(home, now);
+  }
+}
+
+void MobileNode::returned_home(const HomeLink& link, TimePoint now) {
+  for (auto& home : homes_) {
+    if (home.state == HomeState::kFailed) continue;
+    if (link.prefix && !home.config.home_address.in_prefix(*link.prefix, link.prefix_length))
+      continue;
+    home.home_link = link;
+    // §11.5.5: at home the reverse tunnel and the away-from-home procedures stop.
+    move_tunnel(home, std::nullopt);
+    home.pending_send.reset();
+    home.refresh_at.reset();
+    home.solicit_at.reset();
+    home.dhaad.retransmit_at.reset();
+    home.solicit.retransmit_at.reset();
+    home.awaiting_prefixes = false;
+    home.refresh_deferred = false;
+    auto* entry = current_entry(home);
+    bool binding_may_exist = home.registered_with || (entry && entry->sent_any);
+    if (!binding_may_exist) {
+      home.state = HomeState::kAtHome;
+      continue;
+    }
+    // §11.5.5 step 3: delete the binding at the home agent.
+    home.state = HomeState::kDeregistering;
+    register_home(home, now);
+  }
+}
+
+HomeState MobileNode::state(const Ipv6Address& home_address) const {
+  const Home* home = find_home(home_address);
+  return home ? home->state : HomeState::kIdle;
+}
+
+std::optional<Ipv6Address> MobileNode::home_agent(const Ipv6Address& home_address) const {
+  const Home* home = find_home(home_address);
+  return home ? target_ha(*home) : std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Received signalling
+
+void MobileNode::on_mobility(const RxPacket& packet, TimePoint now) {
+  MhInput input = check_mobility_header(packet);
+  if (input.verdict == MhVerdict::kBadChecksum) {  // §9.2: silently discarded
+    ++counters_.dropped_bad_checksum;
+    return;
+  }
+  if (input.verdict != MhVerdict::kAccept) {
+    ++counters_.dropped_malformed;
+    return;
+  }
+  const auto& message = input.header.message;
+  if (std::holds_alternative<wire::BindingAcknowledgement>(message)) {
+    on_binding_ack(packet, input.header, now);
+  } else if (std::holds_alternative<wire::BindingRefreshRequest>(message)) {
+    on_refresh_request(packet, now);
+  } else if (const auto* be = std::get_if<wire::BindingError>(&message)) {
+    on_binding_error(packet, *be, now);
+  } else {
+    // HoT/CoT belong to the RouteOptimization component; a BU is not for a mobile node.
+    ++counters_.dropped_unexpected_mh;
+  }
+}
+
+void MobileNode::on_binding_ack(const RxPacket& packet, const wire::MobilityHeader& mh,
+                                TimePoint now) {
+  const auto& ba = std::get<wire::BindingAcknowledgement>(mh.message);
+  ++counters_.ba_received;
+  const auto& layout = packet.layout;
+  Ipv6Address home_address = layout.type2_address.value_or(layout.ipv6.destination);
+  Home* home = home_for_ha(layout.ipv6.source, home_address);
+  BindingUpdateListEntry* entry = home ? current_entry(*home) : nullptr;
+  if (entry == nullptr) {  // §11.7.3: no Binding Update went to that node
+    ++counters_.dropped_unknown_sender;
+    return;
+  }
+  // §11.7.3, §6.4: away from home, a BA from the home agent comes with a Type 2 Routing header
+  // carrying the home address; at home (de-registration) it comes straight to the home address.
+  if (home->state != HomeState::kDeregistering && !layout.type2_address) {
+    ++counters_.dropped_no_type2;
+    return;
+  }
+  if (!reply_protected_enough(packet)) return;  // §11.7.3: "MUST be protected" per policy
+  if (!entry->awaiting_ack) {
+    ++counters_.dropped_sequence;
+    return;
+  }
+  // §11.7.3: status 135 carries the home agent's last accepted number, not ours.
+  if (ba.status != wire::kBaStatusSequenceNumberOutOfWindow &&
+      ba.sequence_number != entry->sequence) {
+    ++counters_.dropped_sequence;
+    return;
+  }
+  if (config_.log_bindings) {
+    log(LogLevel::kInfo, "BA from " + layout.ipv6.source.to_string() + " status " +
+                             std::to_string(ba.status) + " lifetime " +
+                             std::to_string(ba.lifetime_seconds()) + "s");
+  }
+  if (ba.accepted()) {
+    ++counters_.ba_accepted;
+    on_ba_accepted(*home, *entry, mh, now);
+  } else {
+    ++counters_.ba_rejected;
+    on_ba_rejected(*home, *entry, ba, now);
+  }
+}
+
+void MobileNode::on_ba_accepted(Home& home, BindingUpdateListEntry& entry,
+                                const wire::MobilityHeader& mh, TimePoint now) {
+  const auto& ba = std::get<wire::BindingAcknowledgement>(mh.message);
+  Duration granted = std::chrono::seconds(ba.lifetime_seconds());
+  BindingUpdateList::acknowledge(entry, granted, now);
+  if (home.state == HomeState::kDeregistering) {
+    // §11.5.5 step 6: the binding is gone; claim the home address back on the home link.
+    ++counters_.deregistrations;
+    list_.erase(entry.destination, entry.home_address);
+    home.registered_with.reset();
+    home.state = HomeState::kAtHome;
+    send_advertisements(home, now);
+    return;
+  }
+  bool refresh = home.registered_with == entry.destination;
+  ++(refresh ? counters_.refreshes : counters_.registrations);
+  home.registered_with = entry.destination;
+  home.state = HomeState::kRegistered;
+  // §11.7.3 / §6.2.4: refresh at the Binding Refresh Advice interval from the home agent, and
+  // in any case before the binding expires.
+  TimePoint sent = entry.last_sent.value_or(now);
+  home.refresh_at = sent + std::chrono::duration_cast<Duration>(granted * config_.refresh_fraction);
+  if (const auto* advice = wire::find_option<wire::BindingRefreshAdvice>(mh)) {
+    TimePoint at_advice = now + advice->refresh_interval * kLifetimeUnit;
+    if (at_advice < *home.refresh_at) home.refresh_at = at_advice;
+  }
+  home.refresh_deferred = false;
+  // §11.7.3: status 1: learn the home prefixes (§11.4.2) before registering again.
+  if (ba.status == wire::kBaStatusAcceptedPrefixDiscoveryNecessary) {
+    home.awaiting_prefixes = true;
+    start_solicit(home, now);
+  }
+}
+
+void MobileNode::on_ba_rejected(Home& home, BindingUpdateListEntry& entry,
+                                const wire::BindingAcknowledgement& ba, TimePoint now) {
+  entry.awaiting_ack = false;
+  entry.retransmit_at.reset();
+  std::string what = "BA status " + std::to_string(ba.status) + " (" +
+                     std::string(wire::ba_status_name(ba.status)) + ") for " +
+                     home.config.home_address.to_string();
+  if (ba.status == wire::kBaStatusSequenceNumberOutOfWindow) {
+    // §11.7.3, SEEDS §3.4: continue from the home agent's number, + 1.
+    BindingUpdateList::adopt_sequence(entry, ba.sequence_number);
+    register_home(home, now);
+  } else if (home.state == HomeState::kDeregistering) {
+    log(LogLevel::kWarn, what + ": de-registration refused");
+    home.state = HomeState::kAtHome;
+  } else if (ba.status == wire::kBaStatusDuplicateAddressDetectionFailed) {
+    // §11.7.3: 134: the home address is in use on the home link; never use it again.
+    give_up(home, "duplicate address detection failed at the home agent", now);
+  } else if (ba.status >= wire::kBaStatusAdministrativelyProhibited &&
+             ba.status <= wire::kBaStatusNotHomeAgentForThisMobileNode) {
+    // §11.7.3, §11.4.1: 129-133: this home agent will not serve us; try the next one.
+    log(LogLevel::kWarn, what + ": trying the next home agent");
+    next_home_agent(home, now);
+  } else {
+    log(LogLevel::kWarn, what + ": registration stopped");
+  }
+}
+
+void MobileNode::on_refresh_request(const RxPacket& packet, TimePoint now) {
+  ++counters_.brr_received;
+  const auto& layout = packet.layout;
+  Ipv6Address home_address = layout.type2_address.value_or(layout.ipv6.destination);
+  Home* home = home_for_ha(layout.ipv6.source, home_address);
+  // §11.7.4: only from a node in the Binding Update List, here the home agent we are
+  // registered with (anything else could make us send BUs on an attacker's behalf).
+  if (home == nullptr || home->state != HomeState::kRegistered ||
+      home->registered_with != layout.ipv6.source) {
+    ++counters_.dropped_unknown_sender;
+    return;
+  }
+  if (!reply_protected_enough(packet)) return;
+  register_home(*home, now);
+}
+
+void MobileNode::on_binding_error(const RxPacket& packet, const wire::BindingError& be,
+                                  TimePoint now) {
+  ++counters_.be_received;
+  const auto& layout = packet.layout;
+  Ipv6Address home_address = be.home_address.is_unspecified()
+                                 ? layout.type2_address.value_or(layout.ipv6.destination)
+                                 : be.home_address;
+  Home* home = home_for_ha(layout.ipv6.source, home_address);
+  BindingUpdateListEntry* entry = home ? current_entry(*home) : nullptr;
+  // §11.3.6: ignored unless the sender is in the Binding Update List.
+  if (entry == nullptr) {
+    ++counters_.dropped_unknown_sender;
+    return;
+  }
+  if (be.status == wire::kBeStatusUnknownBindingForHomeAddressDestinationOption) {
+    // §11.3.6: status 1 from the home agent: it lost the binding; register again.
+    if (home->state == HomeState::kRegistered || home->state == HomeState::kRegistering)
+      register_home(*home, now);
+  } else if (be.status == wire::kBeStatusUnrecognizedMhType && entry->awaiting_ack) {
+    // §11.3.6: status 2 while waiting for a reply: the home agent does not know Binding
+    // Updates; stop sending them to it.
+    entry->do_not_send = true;
+    entry->do_not_send_since = now;
+    entry->awaiting_ack = false;
+    entry->retransmit_at.reset();
+    log(LogLevel::kWarn, "home agent " + entry->destination.to_string() +
+                             " does not recognise Binding Updates; not sending more");
+  }
+}
+
+void MobileNode::on_icmpv6(const RxPacket& packet, TimePoint now) {
+  if (!packet.layout.upper_complete() ||
+      !wire::verify_upper_checksum(packet.bytes, packet.layout)) {
+    ++counters_.dropped_bad_icmp;
+    return;
+  }
+  auto decoded = wire::decode_icmpv6(packet.upper());
+  if (!decoded) {
+    ++counters_.dropped_bad_icmp;
+    return;
+  }
+  if (const auto* reply = std::get_if<wire::HomeAgentAddressDiscoveryReply>(&decoded->body)) {
+    on_dhaad_reply(packet, *reply, now);
+  } else if (const auto* mpa = std::get_if<wire::MobilePrefixAdvertisement>(&decoded->body)) {
+    on_mpa(packet, *mpa, now);
+  }
+}
+
+void MobileNode::on_dhaad_reply(const RxPacket& packet,
+                                const wire::HomeAgentAddressDiscoveryReply& reply, TimePoint now) {
+  for (auto& home : homes_) {
+    // §11.4.1: the reply answers our request: same identifier, to our care-of address.
+    if (home.state != HomeState::kDiscovering || home.dhaad.identifier != reply.identifier ||
+        !care_of_ || packet.layout.ipv6.destination != care_of_->address)
+      continue;
+    if (reply.home_agent_addresses.empty()) return;  // keep asking
+    ++counters_.dhaad_replies;
+    home.dhaad.retransmit_at.reset();
+    home.candidates = reply.home_agent_addresses;
+    // §11.4.1: with a registration still valid, the current home agent is tried first.
+    if (home.registered_with) {
+      auto it = std::find(home.candidates.begin(), home.candidates.end(), *home.registered_with);
+      if (it != home.candidates.end()) std::rotate(home.candidates.begin(), it, it + 1);
+    }
+    home.candidate = 0;
+    home.state = HomeState::kRegistering;
+    register_home(home, now);
+    return;
+  }
+  ++counters_.dropped_bad_icmp;
+}
+
+void MobileNode::on_mpa(const RxPacket& packet, const wire::MobilePrefixAdvertisement& mpa,
+                        TimePoint now) {
+  const auto& layout = packet.layout;
+  Home* home = layout.type2_address ? find_home(*layout.type2_address) : nullptr;
+  // §11.4.3: from the home agent of the last accepted registration (or the stored one), with a
+  // Type 2 Routing header; otherwise silently discarded.
+  std::optional<Ipv6Address> ha;
+  if (home) ha = home->registered_with ? home->registered_with : target_ha(*home);
+  if (!home || !ha || layout.ipv6.source != *ha || !reply_protected_enough(packet)) {
+    ++counters_.mpa_discarded;
+    return;
+  }
+  // §11.4.3: solicited = the identifier of the most recent MPS, and the first MPA for it.
+  if (!home->solicit.outstanding || mpa.identifier != home->solicit.identifier) {
+    ++counters_.mpa_discarded;
+    // §11.4.3: "SHOULD send a Mobile Prefix Solicitation": the outstanding one again if there
+    // is one (a new identifier would orphan the answer already on its way), else a new one.
+    if (home->solicit.outstanding)
+      send_mps(*home, now);
+    else
+      start_solicit(*home, now);
+    return;
+  }
+  ++counters_.mpa_accepted;
+  home->solicit.outstanding = false;
+  home->solicit.retransmit_at.reset();
+  apply_prefixes(*home, mpa, now);
+}
+
+void MobileNode::apply_prefixes(Home& home, const wire::MobilePrefixAdvertisement& mpa,
+                                TimePoint now) {
+  for (const auto& option : mpa.options) {
+    const auto* pio = std::get_if<wire::PrefixInformationOption>(&option.body);
+    if (!pio || !home.config.home_address.in_prefix(pio->prefix, pio->prefix_length)) continue;
+    // §11.4.3: processed as a PIO in an RA on the home link: it sets the home address's
+    // valid lifetime (RFC 4862 §5.5.3), so the solicitation before it ends (§11.4.2).
+    if (pio->valid_lifetime == kInfiniteLifetime) {
+      home.valid_until.reset();
+      home.solicit_at.reset();
+    } else {
+      home.valid_until = now + std::chrono::seconds(pio->valid_lifetime);
+      home.solicit_at = std::max(now, *home.valid_until - config_.prefix_solicit_lead);
+    }
+  }
+  bool reregister = home.refresh_deferred;
+  home.awaiting_prefixes = false;
+  home.refresh_deferred = false;
+  // §11.4.2: a binding must not outlive the home address's valid lifetime.
+  auto* entry = current_entry(home);
+  if (home.state == HomeState::kRegistered && entry && entry->expiry && home.valid_until &&
+      *home.valid_until < *entry->expiry)
+    reregister = true;
+  if (reregister && home.state == HomeState::kRegistered) register_home(home, now);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Home registration (§11.7.1)
+
+void MobileNode::start(Home& home, TimePoint now) {
+  if (home.candidate >= home.candidates.size()) {
+    // Discovery mode, or every home agent tried: start over (§11.4.1).
+    home.candidate = 0;
+    if (home.config.home_agents.empty()) {
+      home.candidates.clear();
+      start_dhaad(home, now);
+      return;
+    }
+    home.candidates = home.config.home_agents;
+  }
+  home.state = HomeState::kRegistering;
+  register_home(home, now);
+}
+
+std::optional<Ipv6Address> MobileNode::target_ha(const Home& home) const {
+  if (home.state == HomeState::kDeregistering && home.registered_with) return home.registered_with;
+  if (home.candidate < home.candidates.size()) return home.candidates[home.candidate];
+  return std::nullopt;
+}
+
+BindingUpdateListEntry* MobileNode::current_entry(Home& home) {
+  auto ha = target_ha(home);
+  return ha ? list_.find(*ha, home.config.home_address) : nullptr;
+}
+
+void MobileNode::register_home(Home& home, TimePoint now, bool retransmission) {
+  auto ha = target_ha(home);
+  bool deregistering = home.state == HomeState::kDeregistering;
+  if (!ha || (!care_of_ && !deregistering)) return;
+  auto& entry = list_.find_or_insert(*ha, home.config.home_address);
+  entry.home_registration = true;
+  if (entry.do_not_send) return;  // §11.1, §11.3.6
+  if (!retransmission) {
+    // §11.8: InitialBindackTimeoutFirstReg when the home agent holds no binding for us yet
+    // (it runs DAD first, §10.3.1), INITIAL_BINDACK_TIMEOUT otherwise.
+    bool has_binding = home.registered_with == *ha && entry.expiry && *entry.expiry > now;
+    entry.retransmit_timeout =
+        has_binding ? kInitialBindackTimeout : config_.initial_bindack_timeout_first_reg;
+    entry.sends_at_max_timeout = 0;
+  }
+  // §11.8: MAX_UPDATE_RATE Binding Updates a second to one destination at most.
+  if (!list_.rate_allows(*ha, now)) {
+    ++counters_.bu_rate_limited;
+    home.pending_send = list_.next_allowed(*ha, now);
+    entry.retransmit_at.reset();
+    return;
+  }
+  send_home_bu(home, entry, retransmission, now);
+}
+
+std::optional<Duration> MobileNode::registration_lifetime(const Home& home, TimePoint now) const {
+  // §11.7.1: no longer than policy, than the care-of address's and than the home address's
+  // remaining valid lifetimes.
+  Duration lifetime = config_.registration_lifetime;
+  if (care_of_valid_until_) lifetime = std::min(lifetime, *care_of_valid_until_ - now);
+  if (home.valid_until) lifetime = std::min(lifetime, *home.valid_until - now);
+  std::uint16_t units = to_units(lifetime);
+  if (units == 0) return std::nullopt;
+  return units * kLifetimeUnit;
+}
+
+void MobileNode::send_home_bu(Home& home, BindingUpdateListEntry& entry, bool retransmission,
+                              TimePoint now) {
+  const Ipv6Address& home_address = home.config.home_address;
+  bool deregistering = home.state == HomeState::kDeregistering;
+  Duration lifetime{};
+  if (!deregistering) {
+    auto allowed = registration_lifetime(home, now);
+    if (!allowed) {
+      log(LogLevel::kWarn, "no lifetime left to register " + home_address.to_string());
+      return;
+    }
+    lifetime = *allowed;
+  }
+  wire::BindingUpdate bu;
+  bu.sequence_number = BindingUpdateList::next_sequence(entry);
+  bu.lifetime = to_units(lifetime);
+  bu.set_flag(wire::kBuFlagA, true);  // §11.7.1: A = 1, H = 1
+  bu.set_flag(wire::kBuFlagH, true);
+  bu.set_flag(wire::kBuFlagL, home.link_local_compatible && !deregistering);
+  wire::MobilityHeader mh;
+  mh.message = bu;
+  Transmit transmit;
+  transmit.protect = config_.protection;
+  Ipv6Address care_of = home_address;
+  if (deregistering) {
+    // §11.5.5 step 3: from the home address, no Home Address option, lifetime 0, care-of
+    // address = home address, to the home agent's link-layer address.
+    transmit.packet = build_mobility_packet(
+        {home_address, entry.destination, std::nullopt, std::nullopt, 64}, mh);
+    transmit.ifindex = home.home_link->ifindex;
+    transmit.link_destination = home.home_link->home_agent_link_address;
+  } else {
+    // §11.7.1: from the care-of address, Home Address option = home address, and the
+    // Alternate Care-of Address option (so that IPsec covers the care-of address).
+    care_of = care_of_->address;
+    mh.options.push_back(wire::AlternateCareOfAddress{care_of});
+    transmit.packet =
+        build_mobility_packet({care_of, entry.destination, home_address, std::nullopt, 64}, mh);
+    transmit.ifindex = care_of_->ifindex;
+  }
+  emit(std::move(transmit));
+  list_.record_send(entry, lifetime, now);
+  entry.care_of_address = care_of;
+  entry.awaiting_ack = true;
+  if (entry.retransmit_timeout >= kMaxBindackTimeout) ++entry.sends_at_max_timeout;
+  entry.retransmit_at = now + entry.retransmit_timeout;
+  ++(retransmission ? counters_.bu_retransmitted : counters_.bu_sent);
+  if (config_.log_bindings) {
+    log(LogLevel::kInfo, "BU to " + entry.destination.to_string() + " HoA " +
+                             home_address.to_string() + " CoA " + care_of.to_string() + " seq " +
+                             std::to_string(bu.sequence_number) + " lifetime " +
+                             seconds_text(lifetime));
+  }
+  // §11.6.3: the new primary care-of address is the tunnel source as soon as the BU is sent.
+  if (!deregistering)
+    move_tunnel(home, TunnelRoute{Change::kAdd, home_address, care_of, entry.destination});
+}
+
+void MobileNode::on_retransmit_timeout(Home& home, BindingUpdateListEntry& entry, TimePoint now) {
+  entry.retransmit_at.reset();
+  bool other_home_agent = home.candidate + 1 < home.candidates.size();
+  // §11.8, SEEDS §3.2.7: once the back-off reached MAX_BINDACK_TIMEOUT without an answer, try
+  // the next home agent; with none left, keep retrying at that rate.
+  if (home.state == HomeState::kRegistering && other_home_agent &&
+      entry.sends_at_max_timeout >= config_.max_timeout_attempts) {
+    log(LogLevel::kWarn,
+        "home agent " + entry.destination.to_string() + " does not answer; trying the next one");
+    next_home_agent(home, now);
+    return;
+  }
+  // §11.8: exponential back-off, each retransmission with a new sequence number.
+  entry.retransmit_timeout = std::min(entry.retransmit_timeout * 2, kMaxBindackTimeout);
+  register_home(home, now, true);
+}
+
+void MobileNode::next_home_agent(Home& home, TimePoint now) {
+  if (auto ha = target_ha(home)) {
+    if (home.registered_with != *ha) list_.erase(*ha, home.config.home_address);
+  }
+  ++home.candidate;
+  ++counters_.failovers;
+  if (home.candidate >= home.candidates.size()) {
+    log(LogLevel::kError,
+        "no home agent accepted home address " + home.config.home_address.to_string());
+    move_tunnel(home, std::nullopt);
+    home.state = HomeState::kIdle;
+    return;
+  }
+  home.state = HomeState::kRegistering;
+  register_home(home, now);
+}
+
+void MobileNode::give_up(Home& home, std::string_view why, TimePoint) {
+  ++counters_.home_addresses_given_up;
+  log(LogLevel::kError,
+      "giving up home address " + home.config.home_address.to_string() + ": " + std::string(why));
+  if (auto ha = target_ha(home)) list_.erase(*ha, home.config.home_address);
+  move_tunnel(home, std::nullopt);
+  home.state = HomeState::kFailed;
+  home.pending_send.reset();
+  home.refresh_at.reset();
+  home.solicit_at.reset();
+  home.dhaad.retransmit_at.reset();
+  home.solicit.retransmit_at.reset();
+}
+
+void MobileNode::move_tunnel(Home& home, std::optional<TunnelRoute> route) {
+  if (home.tunnel && route && same_route(*home.tunnel, *route)) return;
+  if (home.tunnel) {
+    TunnelRoute removal = *home.tunnel;
+    removal.change = Change::kRemove;
+    emit(removal);
+  }
+  home.tunnel = route;
+  if (route) emit(*route);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Home agent discovery (§11.4.1) and mobile prefix discovery (§11.4.2)
+
+void MobileNode::start_dhaad(Home& home, TimePoint now) {
+  if (!care_of_) return;
+  home.state = HomeState::kDiscovering;
+  home.dhaad.identifier = rng_.next_u16();  // §11.4.1: a random identifier
+  home.dhaad.sent = 0;
+  home.dhaad.timeout = kInitialDhaadTimeout;
+  send_dhaad(home, now);
+}
+
+void MobileNode::send_dhaad(Home& home, TimePoint now) {
+  auto anycast = wire::home_agents_anycast(home.config.home_address, home.config.prefix_length);
+  if (!anycast) {
+    give_up(home, "home prefix too long for a home agents anycast address", now);
+    return;
+  }
+  wire::Icmpv6Message message;
+  message.body = wire::HomeAgentAddressDiscoveryRequest{home.dhaad.identifier, 0};
+  // §11.4.1: from the care-of address to the Home-Agents anycast address of the home prefix.
+  emit(Transmit{
+      build_icmpv6_packet({care_of_->address, *anycast, std::nullopt, std::nullopt, 64}, message),
+      care_of_->ifindex, std::nullopt, Protection::kNone});
+  ++counters_.dhaad_sent;
+  ++home.dhaad.sent;
+  home.dhaad.retransmit_at = now + home.dhaad.timeout;
+}
+
+void MobileNode::start_solicit(Home& home, TimePoint now) {
+  if (!care_of_ || !target_ha(home)) return;
+  home.solicit.identifier = rng_.next_u16();  // §11.4.2: a random identifier
+  home.solicit.outstanding = true;
+  home.solicit.timeout = kInitialSolicitTimer;  // §11.8
+  send_mps(home, now);
+}
+
+void MobileNode::send_mps(Home& home, TimePoint now) {
+  auto ha = home.registered_with ? home.registered_with : target_ha(home);
+  if (!care_of_ || !ha) return;
+  wire::Icmpv6Message message;
+  message.body = wire::MobilePrefixSolicitation{home.solicit.identifier, 0, {}};
+  // §11.4.2: to the home agent, with the Home Address option, protected per policy.
+  emit(Transmit{build_icmpv6_packet(
+                    {care_of_->address, *ha, home.config.home_address, std::nullopt, 64}, message),
+                care_of_->ifindex, std::nullopt, config_.protection});
+  ++counters_.mps_sent;
+  home.solicit.retransmit_at = now + home.solicit.timeout;
+}
+
+void MobileNode::send_advertisements(Home& home, TimePoint now) {
+  // §11.5.5 step 6: for each home address, link-local included when L was used.
+  home.advertise.targets = {home.config.home_address};
+  if (home.link_local_compatible)
+    home.advertise.targets.push_back(derived_link_local(home.config.home_address));
+  home.advertise.remaining = kMaxNeighborAdvertisement;
+  home.advertise.next = now;
+  run_home_timers(home, now);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers
+
+void MobileNode::run_home_timers(Home& home, TimePoint now) {
+  if (due(home.pending_send, now)) {
+    home.pending_send.reset();
+    register_home(home, now);
+  }
+  if (auto* entry = current_entry(home); entry && due(entry->retransmit_at, now))
+    on_retransmit_timeout(home, *entry, now);
+  if (due(home.dhaad.retransmit_at, now)) on_dhaad_timeout(home, now);
+  if (due(home.solicit.retransmit_at, now)) {
+    home.solicit.timeout = std::min(home.solicit.timeout * 2, kMaxBindackTimeout);
+    send_mps(home, now);
+  }
+  if (due(home.solicit_at, now)) {
+    home.solicit_at.reset();
+    start_solicit(home, now);
+  }
+  if (due(home.refresh_at, now)) {
+    home.refresh_at.reset();
+    // §11.7.3 status 1: no re-registration until the prefixes are known.
+    if (home.awaiting_prefixes)
+      home.refresh_deferred = true;
+    else if (home.state == HomeState::kRegistered)
+      register_home(home, now);
+  }
+  if (auto* entry = current_entry(home); entry && due(entry->expiry, now))
+    on_binding_expired(home, *entry, now);
+  if (due(home.advertise.next, now)) send_neighbor_advertisements(home, now);
+}
+
+void MobileNode::on_dhaad_timeout(Home& home, TimePoint now) {
+  home.dhaad.retransmit_at.reset();
+  // §11.4.1: up to DHAAD_RETRIES requests, each wait twice the previous.
+  if (home.dhaad.sent >= kDhaadRetries) {
+    ++counters_.dhaad_failed;
+    home.state = HomeState::kIdle;
+    log(LogLevel::kError,
+        "home agent discovery failed for " + home.config.home_address.to_string());
+    return;
+  }
+  home.dhaad.timeout *= 2;
+  send_dhaad(home, now);
+}
+
+void MobileNode::on_binding_expired(Home& home, BindingUpdateListEntry& entry, TimePoint now) {
+  entry.expiry.reset();
+  if (home.state == HomeState::kRegistered) {
+    // The binding lapsed at the home agent (§11.1: remaining lifetime 0): register anew.
+    log(LogLevel::kWarn,
+        "home registration of " + home.config.home_address.to_string() + " expired");
+    home.registered_with.reset();
+    home.state = HomeState::kRegistering;
+    home.awaiting_prefixes = false;
+    register_home(home, now);
+  } else if (home.state == HomeState::kDeregistering) {
+    // Unanswered, but the binding is gone anyway (§11.5.5 step 4).
+    list_.erase(entry.destination, entry.home_address);
+    home.registered_with.reset();
+    home.state = HomeState::kAtHome;
+    send_advertisements(home, now);
+  }
+}
+
+void MobileNode::send_neighbor_advertisements(Home& home, TimePoint now) {
+  home.advertise.next.reset();
+  if (!home.home_link) return;
+  wire::Bytes tlla;
+  for (auto octet : home.home_link->link_layer_address)
+    tlla.push_back(static_cast<std::byte>(octet));
+  for (const auto& target : home.advertise.targets) {
+    // §11.5.5 step 6: S = 0, O = 1 (override the home agent's proxy entries), TLLA = our
+    // link-layer address, to all-nodes with hop limit 255 (RFC 4861 §7.2.6).
+    wire::NeighborAdvertisement na;
+    na.o = true;
+    na.target_address = target;
+    na.options = {wire::NdOption{wire::TargetLinkLayerAddressOption{tlla}}};
+    wire::Icmpv6Message message;
+    message.body = std::move(na);
+    emit(Transmit{
+        build_icmpv6_packet({home.config.home_address, kAllNodes, std::nullopt, std::nullopt, 255},
+                            message),
+        home.home_link->ifindex, std::nullopt, Protection::kNone});
+    ++counters_.na_sent;
+  }
+  // §11.5.5: up to MAX_NEIGHBOR_ADVERTISEMENT times; RFC 4861 §7.2.6: RetransTimer apart.
+  if (--home.advertise.remaining > 0) home.advertise.next = now + kRetransTimer;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+MobileNode::Home* MobileNode::find_home(const Ipv6Address& home_address) {
+  for (auto& home : homes_) {
+    if (home.config.home_address == home_address) return &home;
+  }
+  return nullptr;
+}
+
+const MobileNode::Home* MobileNode::find_home(const Ipv6Address& home_address) const {
+  for (const auto& home : homes_) {
+    if (home.config.home_address == home_address) return &home;
+  }
+  return nullptr;
+}
+
+MobileNode::Home* MobileNode::home_for_ha(const Ipv6Address& ha, const Ipv6Address& home_address) {
+  Home* home = find_home(home_address);
+  if (home == nullptr) return nullptr;
+  auto target = target_ha(*home);
+  return target && *target == ha ? home : nullptr;
+}
+
+bool MobileNode::reply_protected_enough(const RxPacket& packet) {
+  if (!config_.require_protected_replies || packet.protection != Protection::kNone) return true;
+  ++counters_.dropped_unprotected;
+  return false;
+}
+
+}  // namespace mipv6::core
