@@ -30,7 +30,7 @@ constexpr std::size_t kBatch = 4096;
 
 Ipv6Address home_address(std::uint64_t i) {
   Ipv6Address a = kHomePrefix;
-  for (int b = 0; b < 6; ++b)
+  for (std::size_t b = 0; b < 6; ++b)
     a.bytes[15 - b] = static_cast<std::uint8_t>((i + 0x100) >> (8 * b));
   return a;
 }
@@ -103,7 +103,7 @@ void BM_HaRegistrations(benchmark::State& state) {
     }
   }
   if (s.agent->counters().ba_accepted - accepted_before !=
-      state.iterations() * static_cast<std::uint64_t>(kBatch)) {
+      static_cast<std::uint64_t>(state.iterations()) * kBatch) {
     for (const auto& [name, value] : s.agent->counters().list())
       if (value)
         std::fprintf(stderr, "  %s = %llu\n", std::string(name).c_str(),

@@ -1,0 +1,146 @@
+#include "sim/link.h"
+
+#include <algorithm>
+
+#include "sim/random.h"
+
+namespace mipv6::sim {
+
+Link::Link(Scheduler& scheduler, std::string name, LinkParams params, std::uint64_t seed)
+    : scheduler_(scheduler), name_(std::move(name)), params_(params), rng_(seed) {}
+
+Link::~Link() {
+  for (Interface* iface : attached_) {
+    if (iface != nullptr) iface->link_ = nullptr;
+  }
+}
+
+double Link::loss_at(TimePoint t) const {
+  for (const LossBurst& b : bursts_) {
+    if (t >= b.start && t < b.end) return b.loss;
+  }
+  return params_.loss;
+}
+
+Duration Link::serialisation_delay(std::size_t wire_bytes) const {
+  if (params_.bandwidth_bps == 0) return Duration(0);
+  const std::uint64_t bits = std::uint64_t{wire_bytes} * 8;
+  // Round up: a frame has not left the transmitter until its last bit has.
+  const std::uint64_t ns =
+      (bits * 1'000'000'000ull + params_.bandwidth_bps - 1) / params_.bandwidth_bps;
+  return Duration(static_cast<std::int64_t>(ns));
+}
+
+void Link::attach(Interface& iface) {
+  if (iface.link_ == this) return;
+  if (iface.link_ != nullptr) iface.link_->detach(iface);
+  iface.link_ = this;
+  iface.tx_busy_until_ = scheduler_.now();
+  iface.tx_waiting_.clear();
+  iface.tx_waiting_head_ = 0;
+  slot_of_[&iface] = attached_.size();
+  attached_.push_back(&iface);
+  by_mac_[iface.mac()] = &iface;
+  for (const InterfaceAddress& a : iface.addresses())
+    learn(iface, a.address);
+  iface.node().on_link_up(iface);
+}
+
+void Link::detach(Interface& iface) {
+  if (iface.link_ != this) return;
+  forget(iface);
+  iface.node().on_link_down(iface);
+}
+
+void Link::forget(Interface& iface) {
+  auto slot = slot_of_.find(&iface);
+  if (slot == slot_of_.end()) return;
+  attached_[slot->second] = nullptr;
+  slot_of_.erase(slot);
+  ++holes_;
+  auto mac = by_mac_.find(iface.mac());
+  if (mac != by_mac_.end() && mac->second == &iface) by_mac_.erase(mac);
+  for (const InterfaceAddress& a : iface.addresses())
+    unlearn(iface, a.address);
+  iface.link_ = nullptr;
+  if (delivering_ == 0) compact();
+}
+
+// Compacting costs O(attached); doing it only once holes make up half the vector keeps a detach
+// amortised O(1) on a link with many mobile nodes.
+void Link::compact() {
+  if (holes_ == 0 || holes_ * 2 < attached_.size()) return;
+  std::erase(attached_, nullptr);
+  for (std::size_t i = 0; i < attached_.size(); ++i)
+    slot_of_[attached_[i]] = i;
+  holes_ = 0;
+}
+
+void Link::learn(Interface& iface, const wire::Ipv6Address& address) {
+  neighbours_[address] = &iface;
+}
+
+void Link::unlearn(Interface& iface, const wire::Ipv6Address& address) {
+  auto it = neighbours_.find(address);
+  if (it != neighbours_.end() && it->second == &iface) neighbours_.erase(it);
+}
+
+std::optional<MacAddress> Link::resolve(const wire::Ipv6Address& address) const {
+  auto it = neighbours_.find(address);
+  if (it == neighbours_.end()) return std::nullopt;
+  return it->second->mac();
+}
+
+void Link::send(Interface& from, Frame frame) {
+  ++counters_.frames_sent;
+  const TimePoint now = scheduler_.now();
+  auto& waiting = from.tx_waiting_;
+  auto& head = from.tx_waiting_head_;
+  while (head < waiting.size() && waiting[head] <= now)
+    ++head;                                                   // those have reached the transmitter
+  if (head == waiting.size() || head * 2 > waiting.size()) {  // reclaim the consumed front
+    waiting.erase(waiting.begin(), waiting.begin() + static_cast<std::ptrdiff_t>(head));
+    head = 0;
+  }
+  const TimePoint start = std::max(now, from.tx_busy_until_);
+  if (start > now) {
+    if (params_.queue_limit != 0 && waiting.size() - head >= params_.queue_limit) {
+      ++counters_.frames_dropped_queue;
+      return;
+    }
+    waiting.push_back(start);
+  }
+  const TimePoint finish = start + serialisation_delay(frame.wire_size());
+  from.tx_busy_until_ = finish;
+  if (chance(rng_, loss_at(start))) {
+    ++counters_.frames_dropped_loss;
+    return;
+  }
+  scheduler_.schedule(finish + params_.delay, [this, f = std::move(frame)] { deliver(f); });
+}
+
+// The sender is recognised by its MAC (the frame's source): an Ethernet port does not receive
+// its own frames.
+void Link::deliver(const Frame& frame) {
+  ++counters_.frames_carried;
+  if (pcap_) pcap_->write(scheduler_.now(), frame);
+  ++delivering_;
+  if (frame.destination.is_multicast()) {
+    // Interfaces attached during this delivery (at the end) do not receive this frame.
+    const std::size_t n = attached_.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      Interface* receiver = attached_[i];
+      if (receiver != nullptr && receiver->mac() != frame.source) deliver_to(*receiver, frame);
+    }
+  } else if (auto it = by_mac_.find(frame.destination); it != by_mac_.end()) {
+    if (frame.source != frame.destination) deliver_to(*it->second, frame);
+  }
+  if (--delivering_ == 0) compact();
+}
+
+void Link::deliver_to(Interface& receiver, const Frame& frame) {
+  ++counters_.frames_delivered;
+  receiver.node().on_frame(receiver, frame);
+}
+
+}  // namespace mipv6::sim
