@@ -44,6 +44,47 @@ bool due(const std::optional<TimePoint>& at, TimePoint now) {
   return at && *at <= now;
 }
 
+const Ipv6Address kAllRouters = *Ipv6Address::parse("ff02::2");
+
+Ipv6Address masked(Ipv6Address address, std::uint8_t length) {
+  for (std::size_t i = 0; i < address.bytes.size(); ++i) {
+    const int keep = std::clamp(static_cast<int>(length) - static_cast<int>(i * 8), 0, 8);
+    address.bytes[i] &= static_cast<std::uint8_t>(0xff00 >> keep);
+  }
+  return address;
+}
+
+// §11.5.1: the detector must know the home prefixes to recognise the home link.
+MovementDetectorConfig movement_config(const MobileNodeConfig& config) {
+  MovementDetectorConfig movement = config.movement;
+  for (const auto& home : config.home_addresses) {
+    HomeLinkPrefix prefix{masked(home.home_address, home.prefix_length), home.prefix_length};
+    if (std::find(movement.home_prefixes.begin(), movement.home_prefixes.end(), prefix) ==
+        movement.home_prefixes.end())
+      movement.home_prefixes.push_back(prefix);
+  }
+  return movement;
+}
+
+// RFC 4291 §2.7.1: ff02::1:ff00:0/104 plus the low 24 bits of the target.
+Ipv6Address solicited_node(const Ipv6Address& target) {
+  Ipv6Address group = *Ipv6Address::parse("ff02::1:ff00:0");
+  std::copy(target.bytes.begin() + 13, target.bytes.end(), group.bytes.begin() + 13);
+  return group;
+}
+
+wire::Bytes link_layer_bytes(const LinkLayerAddress& address) {
+  wire::Bytes out;
+  for (auto octet : address)
+    out.push_back(static_cast<std::byte>(octet));
+  return out;
+}
+
+bool same_ro_home(const RoHomeAddress& a, const RoHomeAddress& b) {
+  return a.home_address == b.home_address && a.home_agent == b.home_agent &&
+         a.registration_expires == b.registration_expires && a.at_home == b.at_home;
+}
+
 }  // namespace
 
 std::string_view home_state_name(HomeState state) {
@@ -94,11 +135,19 @@ std::vector<std::pair<std::string_view, std::uint64_t>> MobileNodeCounters::list
           {"dropped_no_type2", dropped_no_type2},
           {"dropped_sequence", dropped_sequence},
           {"dropped_unprotected", dropped_unprotected},
-          {"dropped_bad_icmp", dropped_bad_icmp}};
+          {"dropped_bad_icmp", dropped_bad_icmp},
+          {"dropped_bad_type2", dropped_bad_type2},
+          {"rs_sent", rs_sent},
+          {"router_probes_sent", router_probes_sent},
+          {"home_agent_solicitations", home_agent_solicitations}};
 }
 
 MobileNode::MobileNode(MobileNodeConfig config, Rng& rng)
-    : config_(std::move(config)), rng_(rng), list_(rng) {
+    : config_(std::move(config)),
+      rng_(rng),
+      list_(rng),
+      detector_(movement_config(config_)),
+      ro_(config_.route_optimization, rng) {
   for (const auto& home_config : config_.home_addresses) {
     Home home;
     home.config = home_config;
@@ -110,31 +159,59 @@ MobileNode::MobileNode(MobileNodeConfig config, Rng& rng)
         same_interface_id(*config_.link_local_address, home_config.home_address);
     homes_.push_back(std::move(home));
   }
+  ro_homes_.resize(homes_.size());
 }
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
 void MobileNode::on_packet(const RxPacket& packet, TimePoint now) {
+  sync_route_optimization(now);
+  dispatch(packet, now);
+  after_input(now);
+}
+
+void MobileNode::dispatch(const RxPacket& packet, TimePoint now) {
+  // §11.5.1: Router Advertisements drive movement detection (the detector ignores tunnelled
+  // ones: they were not sent on our link).
+  if (detector_.on_packet(packet, now)) return;
+  // §11.3.3: a Type 2 Routing header only for one of our home addresses.
+  if (!ro_.accept_type2(packet)) {
+    ++counters_.dropped_bad_type2;
+    return;
+  }
+  // Return routability, correspondent BAs/BRRs/BEs, Parameter Problems, RO triggers.
+  if (ro_.on_packet(packet, now)) return;
   if (packet.layout.upper_protocol == wire::kIpProtoMobility) {
     on_mobility(packet, now);
   } else if (packet.layout.upper_protocol == wire::kIcmpv6NextHeader) {
-    on_icmpv6(packet, now);
+    if (!on_home_agent_advertisement(packet, now)) on_icmpv6(packet, now);
   }
 }
 
-void MobileNode::on_event(const NodeEvent&, TimePoint) {
-  // Link and address events reach this engine through the movement detector's decisions
-  // (set_primary_care_of, returned_home), not directly.
+void MobileNode::on_event(const NodeEvent& event, TimePoint now) {
+  // Link, address and reachability events are the detector's (§11.5); this engine acts on
+  // its decisions.
+  sync_route_optimization(now);
+  detector_.on_event(event, now);
+  after_input(now);
 }
 
 void MobileNode::on_timeout(TimePoint now) {
+  sync_route_optimization(now);
+  detector_.on_timeout(now);
   for (auto& home : homes_)
     run_home_timers(home, now);
+  run_resolve_timers(now);
+  ro_.on_timeout(now);
+  after_input(now);
 }
 
 std::optional<TimePoint> MobileNode::next_deadline() const {
-  std::optional<TimePoint> best;
+  std::optional<TimePoint> best = detector_.next_deadline();
+  earliest(best, ro_.next_deadline());
+  for (const auto& resolve : resolving_)
+    earliest(best, resolve.next);
   for (const auto& home : homes_) {
     earliest(best, home.pending_send);
     earliest(best, home.refresh_at);
@@ -848,6 +925,230 @@ bool MobileNode::reply_protected_enough(const RxPacket& packet) {
   if (!config_.require_protected_replies || packet.protection != Protection::kNone) return true;
   ++counters_.dropped_unprotected;
   return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Composition: movement detection (§11.5) and route optimisation (§11.6, §11.7.2)
+
+void MobileNode::after_input(TimePoint now) {
+  // A decision may lead to more (set_primary_care_of does not feed the detector, so this ends).
+  for (auto decisions = detector_.take_decisions(); !decisions.empty();
+       decisions = detector_.take_decisions()) {
+    for (const auto& decision : decisions)
+      carry_out(decision, now);
+  }
+  sync_route_optimization(now);
+  for (auto& action : ro_.take_actions())
+    emit(std::move(action));
+}
+
+void MobileNode::carry_out(const MovementDecision& decision, TimePoint now) {
+  if (const auto* rs = std::get_if<SendRouterSolicitation>(&decision)) {
+    send_router_solicitation(*rs);
+  } else if (const auto* probe = std::get_if<ProbeRouter>(&decision)) {
+    send_router_probe(*probe);
+  } else if (const auto* moved = std::get_if<MovedTo>(&decision)) {
+    on_moved(*moved, now);
+  } else if (const auto* home = std::get_if<AtHome>(&decision)) {
+    on_at_home(*home, now);
+  } else if (const auto* lost = std::get_if<CareOfLost>(&decision)) {
+    // §11.5.4: without a usable primary care-of address nothing can be registered; a lost
+    // non-primary one only stops being accepted (the detector's business).
+    if (lost->was_primary) set_primary_care_of(std::nullopt, now);
+  }
+}
+
+void MobileNode::send_router_solicitation(const SendRouterSolicitation& rs) {
+  // RFC 4861 §6.3.7, §4.1: to all-routers, hop limit 255, from a link-local address (with our
+  // SLLAO) or, without one, from the unspecified address (and then no SLLAO, §4.1).
+  wire::RouterSolicitation solicitation;
+  Ipv6Address source{};
+  if (config_.link_local_address) {
+    source = *config_.link_local_address;
+    solicitation.options = {wire::NdOption{
+        wire::SourceLinkLayerAddressOption{link_layer_bytes(config_.link_layer_address)}}};
+  }
+  wire::Icmpv6Message message;
+  message.body = std::move(solicitation);
+  emit(
+      Transmit{build_icmpv6_packet({source, kAllRouters, std::nullopt, std::nullopt, 255}, message),
+               rs.ifindex, std::nullopt, Protection::kNone});
+  ++counters_.rs_sent;
+}
+
+void MobileNode::send_router_probe(const ProbeRouter& probe) {
+  // §11.5.1, RFC 4861 §7.3.3: a unicast Neighbor Solicitation to the router, hop limit 255;
+  // the data plane reports the outcome as a NeighborReachability event.
+  Ipv6Address source{};
+  if (config_.link_local_address) {
+    source = *config_.link_local_address;
+  } else if (care_of_) {
+    source = care_of_->address;
+  }
+  wire::NeighborSolicitation ns;
+  ns.target_address = probe.address;
+  if (!source.is_unspecified()) {
+    ns.options = {wire::NdOption{
+        wire::SourceLinkLayerAddressOption{link_layer_bytes(config_.link_layer_address)}}};
+  }
+  wire::Icmpv6Message message;
+  message.body = std::move(ns);
+  emit(Transmit{
+      build_icmpv6_packet({source, probe.address, std::nullopt, std::nullopt, 255}, message),
+      probe.ifindex, std::nullopt, Protection::kNone});
+  ++counters_.router_probes_sent;
+}
+
+void MobileNode::on_moved(const MovedTo& moved, TimePoint now) {
+  // §11.5.4, §11.7.1: register the new primary care-of address; leaving home cancels any
+  // home-agent resolution still running.
+  resolving_.clear();
+  set_primary_care_of(CareOf{moved.care_of_address, moved.ifindex, moved.valid_lifetime}, now);
+}
+
+void MobileNode::on_at_home(const AtHome& at_home, TimePoint now) {
+  HomeLink link;
+  link.ifindex = at_home.ifindex;
+  link.link_layer_address = config_.link_layer_address;
+  link.prefix = at_home.home_prefix.prefix;
+  link.prefix_length = at_home.home_prefix.prefix_length;
+  // The home addresses of that prefix return home together (returned_home); the home agent of
+  // the first of them is the one whose link-layer address is used.
+  for (const auto& home : homes_) {
+    if (!home.config.home_address.in_prefix(*link.prefix, link.prefix_length)) continue;
+    auto ha = home.registered_with ? home.registered_with : target_ha(home);
+    // §11.5.5 step 2: the router's link-layer address is the home agent's when the router is
+    // that home agent (H bit, and its R-bit address, when sent, is the home agent's).
+    const bool router_is_ha = at_home.router_is_home_agent && at_home.router_link_layer_address &&
+                              (!ha || !at_home.router_global || *at_home.router_global == *ha);
+    if (!ha || router_is_ha) {
+      HomeLink direct = link;
+      if (router_is_ha) direct.home_agent_link_address = at_home.router_link_layer_address;
+      returned_home(direct, now);
+      return;
+    }
+    const bool already = std::any_of(resolving_.begin(), resolving_.end(),
+                                     [&](const Resolve& r) { return r.home_agent == *ha; });
+    if (already) return;
+    resolving_.push_back(Resolve{*ha, link, 0, now});
+    solicit_home_agent(resolving_.back(), now);
+    return;
+  }
+}
+
+void MobileNode::solicit_home_agent(Resolve& resolve, TimePoint now) {
+  // §11.5.5 step 2: our home address is still defended by the home agent, so the Neighbor
+  // Solicitation comes from the unspecified address (the answer goes to all-nodes,
+  // RFC 4861 §7.2.4), to the home agent's solicited-node group, hop limit 255.
+  wire::NeighborSolicitation ns;
+  ns.target_address = resolve.home_agent;
+  wire::Icmpv6Message message;
+  message.body = std::move(ns);
+  emit(Transmit{build_icmpv6_packet({Ipv6Address{}, solicited_node(resolve.home_agent),
+                                     std::nullopt, std::nullopt, 255},
+                                    message),
+                resolve.link.ifindex, std::nullopt, Protection::kNone});
+  ++counters_.home_agent_solicitations;
+  ++resolve.sent;
+  resolve.next = now + kRetransTimer;
+}
+
+bool MobileNode::on_home_agent_advertisement(const RxPacket& packet, TimePoint now) {
+  if (resolving_.empty() || packet.tunnel || packet.layout.ipv6.hop_limit != 255 ||
+      !packet.layout.upper_complete() || !wire::verify_upper_checksum(packet.bytes, packet.layout))
+    return false;
+  auto decoded = wire::decode_icmpv6(packet.upper());
+  const auto* na = decoded ? std::get_if<wire::NeighborAdvertisement>(&decoded->body) : nullptr;
+  if (na == nullptr) return false;
+  for (auto it = resolving_.begin(); it != resolving_.end(); ++it) {
+    if (na->target_address != it->home_agent) continue;
+    for (const auto& option : na->options) {
+      const auto* tlla = std::get_if<wire::TargetLinkLayerAddressOption>(&option.body);
+      if (!tlla || tlla->link_layer_address.size() != 6) continue;
+      LinkLayerAddress address{};
+      for (std::size_t i = 0; i < address.size(); ++i)
+        address[i] = std::to_integer<std::uint8_t>(tlla->link_layer_address[i]);
+      HomeLink link = it->link;
+      link.home_agent_link_address = address;
+      resolving_.erase(it);
+      // §11.5.5 step 3: now the de-registration can go to the home agent's link-layer address.
+      returned_home(link, now);
+      return true;
+    }
+  }
+  return false;
+}
+
+void MobileNode::run_resolve_timers(TimePoint now) {
+  std::vector<HomeLink> give_up_on;
+  for (auto& resolve : resolving_) {
+    if (resolve.next > now) continue;
+    if (resolve.sent < kMaxResolveSolicitations) {
+      solicit_home_agent(resolve, now);
+    } else {
+      give_up_on.push_back(resolve.link);
+    }
+  }
+  // RFC 4861 §7.2.2: MAX_MULTICAST_SOLICIT solicitations, RetransTimer apart, then give up.
+  std::erase_if(resolving_, [now](const Resolve& r) {
+    return r.sent >= kMaxResolveSolicitations && r.next <= now;
+  });
+  for (const auto& link : give_up_on) {
+    log(LogLevel::kWarn, "home agent's link-layer address unknown; de-registering anyway");
+    returned_home(link, now);
+  }
+}
+
+RoHomeAddress MobileNode::ro_view(const Home& home) const {
+  RoHomeAddress view;
+  view.home_address = home.config.home_address;
+  auto ha = home.registered_with ? home.registered_with : target_ha(home);
+  view.home_agent = ha.value_or(Ipv6Address{});
+  // §11.7.2: correspondent bindings live no longer than the home registration, which still
+  // holds while a registration for a new care-of address is on its way.
+  if (home.registered_with) {
+    if (const auto* entry = list_.find(*home.registered_with, home.config.home_address))
+      view.registration_expires = entry->expiry;
+  }
+  view.at_home = home.state == HomeState::kAtHome;
+  return view;
+}
+
+std::optional<Ipv6Address> MobileNode::ro_care_of(TimePoint now) const {
+  if (!care_of_) return std::nullopt;
+  for (const auto& home : homes_) {
+    if (home.home_link) return std::nullopt;  // at home (§11.5.5)
+  }
+  // §11.7.2: correspondents learn a new care-of address after the home agent accepted it.
+  for (const auto& home : homes_) {
+    if (home.state != HomeState::kRegistered || !home.registered_with) continue;
+    const auto* entry = list_.find(*home.registered_with, home.config.home_address);
+    if (entry && entry->care_of_address == care_of_->address && entry->expiry &&
+        *entry->expiry > now)
+      return care_of_->address;
+  }
+  return ro_care_of_;
+}
+
+void MobileNode::sync_route_optimization(TimePoint now) {
+  for (std::size_t i = 0; i < homes_.size(); ++i) {
+    // While de-registering, route optimisation stays as it was (see the header).
+    if (homes_[i].state == HomeState::kDeregistering) continue;
+    RoHomeAddress view = ro_view(homes_[i]);
+    if (ro_homes_[i] && same_ro_home(*ro_homes_[i], view)) continue;
+    ro_homes_[i] = view;
+    ro_.set_home_address(view, now);
+  }
+  auto care_of = ro_care_of(now);
+  if (care_of != ro_care_of_) {
+    ro_care_of_ = care_of;
+    ro_.set_primary_care_of_address(care_of, now);
+  }
+}
+
+SendDecision MobileNode::send_path(const Ipv6Address& home_address,
+                                   const Ipv6Address& correspondent, TimePoint now) {
+  return ro_.send_path(home_address, correspondent, now);
 }
 
 }  // namespace mipv6::core

@@ -4,11 +4,35 @@
 // prefix discovery (§11.4.2, §11.4.3) and de-registration on returning home (§11.5.5).
 //
 // Movement detection and route optimisation are separate components (MovementDetector,
-// RouteOptimization); the composition feeds this engine their decisions through two inputs:
+// RouteOptimization) this engine owns: Router Advertisements and node events go to the
+// detector, whose decisions are carried out after every input (RS, router probe NS) or fed
+// back through two inputs that tests may also call directly:
 //  - set_primary_care_of(coa, now): the primary care-of address changed (nullopt: none usable);
 //    every home address away from home is (re-)registered with it;
 //  - returned_home(link, now): the node is on its home link; the home addresses of that link are
 //    de-registered (lifetime 0, care-of address = home address).
+// Route optimisation sees every received packet first (HoT, CoT, BA/BRR/BE from correspondents,
+// ICMP Parameter Problems, tunnelled data as triggers); after every input it is told the home
+// registrations (home agent, expiry, at home) and the primary care-of address. Its actions join
+// this engine's queue.
+//
+// Composition decisions:
+//  - §11.7.2: the route-optimisation component learns a new primary care-of address only once
+//    the home agent acknowledged a registration for it, so correspondent registrations follow
+//    the home registration; until then it keeps the previous one (its bindings still point
+//    there);
+//  - a home address is "at home" for route optimisation only once de-registered (kAtHome): the
+//    deletion's HoTI/HoT use the home address on the home link, which the home agent defends
+//    until then (§11.5.5); while de-registering route optimisation is left as it was;
+//  - §11.5.5 step 2: when the home-link router is not the home agent (or did not give its
+//    link-layer address), a Neighbor Solicitation from the unspecified address asks for the
+//    home agent's; after kMaxResolveSolicitations unanswered the de-registration goes anyway,
+//    leaving link-layer resolution to the data plane; the home addresses of one home prefix
+//    return together, with the link-layer address of the first one's home agent;
+//  - Router Advertisements and Neighbor Advertisements that arrived tunnelled are not taken
+//    as coming from our link;
+//  - router probes (ProbeRouter) come from the configured link-local address, else from the
+//    primary care-of address, else from the unspecified address.
 //
 // Decisions this engine makes where the RFC leaves a choice (see also the comments at each rule):
 //  - retransmissions double up to MAX_BINDACK_TIMEOUT and then continue at that rate (§11.8
@@ -45,7 +69,9 @@
 #include "core/binding_update_list.h"
 #include "core/constants.h"
 #include "core/engine.h"
+#include "core/movement_detector.h"
 #include "core/rng.h"
+#include "core/route_optimization.h"
 #include "core/signalling.h"
 #include "core/time.h"
 #include "wire/address.h"
@@ -85,6 +111,13 @@ struct MobileNodeConfig {
   // invalid.
   Duration prefix_solicit_lead = 60s;
   bool log_bindings = true;  // a Log action per Binding Update / Acknowledgement
+  // The node's own link-layer address: the TLLA of the Neighbor Advertisements sent on
+  // returning home (§11.5.5 step 6) and the SLLAO of router probes.
+  LinkLayerAddress link_layer_address{};
+  // Movement detection (§11.5); the home prefixes of `home_addresses` are added to
+  // movement.home_prefixes. movement.interface_preference is the care-of interface preference.
+  MovementDetectorConfig movement;
+  RouteOptimizationConfig route_optimization;  // §11.6, §11.7.2
 };
 
 // The primary care-of address (§11.5.4), as the movement detector chose it.
@@ -147,6 +180,10 @@ struct MobileNodeCounters {
   std::uint64_t dropped_sequence = 0;        // BA not matching the outstanding Binding Update
   std::uint64_t dropped_unprotected = 0;
   std::uint64_t dropped_bad_icmp = 0;
+  std::uint64_t dropped_bad_type2 = 0;  // §11.3.3: Type 2 Routing header not for us
+  std::uint64_t rs_sent = 0;
+  std::uint64_t router_probes_sent = 0;
+  std::uint64_t home_agent_solicitations = 0;  // §11.5.5 step 2
 
   // name / value pairs, in declaration order, for mipv6ctl and logs.
   std::vector<std::pair<std::string_view, std::uint64_t>> list() const;
@@ -177,6 +214,20 @@ class MobileNode final : public Engine {
   const MobileNodeCounters& counters() const { return counters_; }
   const std::optional<CareOf>& primary_care_of() const { return care_of_; }
 
+  // Data plane queries (§11.3.1, §11.3.3), answered by route optimisation: how to send a packet
+  // from `home_address` to `correspondent` (records the use), and whether a packet's Type 2
+  // Routing header may be processed.
+  SendDecision send_path(const wire::Ipv6Address& home_address,
+                         const wire::Ipv6Address& correspondent, TimePoint now);
+  bool accept_type2(const RxPacket& packet) const { return ro_.accept_type2(packet); }
+  std::vector<RouteOptimized> take_route_changes() { return ro_.take_route_changes(); }
+
+  const MovementDetector& movement() const { return detector_; }
+  const RouteOptimization& route_optimization() const { return ro_; }
+
+  // §11.5.5 step 2: Neighbor Solicitations for the home agent's link-layer address.
+  static constexpr int kMaxResolveSolicitations = 3;
+
  private:
   struct Dhaad {  // §11.4.1
     std::uint16_t identifier = 0;
@@ -194,6 +245,12 @@ class MobileNode final : public Engine {
     int remaining = 0;
     std::optional<TimePoint> next;
     std::vector<wire::Ipv6Address> targets;
+  };
+  struct Resolve {  // §11.5.5 step 2: the home agent's link-layer address is being asked for
+    wire::Ipv6Address home_agent;
+    HomeLink link;
+    int sent = 0;
+    TimePoint next{};
   };
   struct Home {
     HomeAddressConfig config;
@@ -256,6 +313,21 @@ class MobileNode final : public Engine {
   const Home* find_home(const wire::Ipv6Address& home_address) const;
   bool reply_protected_enough(const RxPacket& packet);
 
+  // Composition (movement detection, route optimisation).
+  void dispatch(const RxPacket& packet, TimePoint now);
+  void after_input(TimePoint now);
+  void carry_out(const MovementDecision& decision, TimePoint now);
+  void send_router_solicitation(const SendRouterSolicitation& rs);
+  void send_router_probe(const ProbeRouter& probe);
+  void on_moved(const MovedTo& moved, TimePoint now);
+  void on_at_home(const AtHome& home, TimePoint now);
+  void solicit_home_agent(Resolve& resolve, TimePoint now);
+  bool on_home_agent_advertisement(const RxPacket& packet, TimePoint now);
+  void run_resolve_timers(TimePoint now);
+  void sync_route_optimization(TimePoint now);
+  RoHomeAddress ro_view(const Home& home) const;
+  std::optional<wire::Ipv6Address> ro_care_of(TimePoint now) const;
+
   MobileNodeConfig config_;
   Rng& rng_;
   BindingUpdateList list_;
@@ -263,6 +335,11 @@ class MobileNode final : public Engine {
   std::optional<CareOf> care_of_;
   std::optional<TimePoint> care_of_valid_until_;
   std::vector<Home> homes_;
+  MovementDetector detector_;
+  RouteOptimization ro_;
+  std::vector<std::optional<RoHomeAddress>> ro_homes_;  // last told, per homes_ index
+  std::optional<wire::Ipv6Address> ro_care_of_;         // last told
+  std::vector<Resolve> resolving_;
 };
 
 }  // namespace mipv6::core

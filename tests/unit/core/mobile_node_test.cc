@@ -1023,5 +1023,262 @@ TEST_F(EndToEndTest, RegistrationRefreshAndDeregistrationWithRealHomeAgent_11_7)
   EXPECT_EQ(mn_.counters().na_sent, 3u);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Composition: movement detection and route optimisation inside the MobileNode
+
+const Ipv6Address kMnLinkLocal = addr("fe80::64");
+const Ipv6Address kRouterA = addr("fe80::a");
+const Ipv6Address kRouterB = addr("fe80::b");
+const Ipv6Address kHomeRouter = addr("fe80::1");
+const Ipv6Address kCn = addr("2001:db8:c::c");
+
+wire::Bytes ra_packet(const Ipv6Address& source, const char* prefix, bool home_agent = false,
+                      std::optional<LinkLayerAddress> sllao = std::nullopt) {
+  wire::RouterAdvertisement ra;
+  ra.cur_hop_limit = 64;
+  ra.h = home_agent;
+  ra.router_lifetime = 1800;
+  wire::PrefixInformationOption pio;
+  pio.prefix_length = 64;
+  pio.l = true;
+  pio.a = true;
+  pio.valid_lifetime = 2592000;
+  pio.preferred_lifetime = 604800;
+  pio.prefix = addr(prefix);
+  ra.options.emplace_back(pio);
+  if (sllao) {
+    wire::SourceLinkLayerAddressOption option;
+    for (auto octet : *sllao)
+      option.link_layer_address.push_back(std::byte{octet});
+    ra.options.emplace_back(option);
+  }
+  wire::Icmpv6Message message;
+  message.body = ra;
+  return build_icmpv6_packet({source, kAllNodes, std::nullopt, std::nullopt, 255}, message);
+}
+
+class CompositionTest : public MobileNodeTest {
+ protected:
+  void SetUp() override {
+    auto config = config_for({kHa});
+    config.link_local_address = kMnLinkLocal;
+    config.link_layer_address = kMnMac;
+    make(std::move(config));
+  }
+  std::vector<Action> event(const NodeEvent& e) {
+    mn_->on_event(e, now_);
+    return mn_->take_actions();
+  }
+  // Router A advertises 2001:db8:2::/64 and SLAAC gives kCoa: the node registers it.
+  std::vector<Action> attach_to_a() {
+    auto actions = feed(ra_packet(kRouterA, "2001:db8:2::"));
+    for (auto& action : event(AddressAdded{kCoaIf, kCoa, 64, std::nullopt, std::nullopt, false}))
+      actions.push_back(std::move(action));
+    return actions;
+  }
+  void register_at_a() {
+    auto bu = only_bu(attach_to_a());
+    BaSpec ba;
+    ba.sequence = bu.sequence_number;
+    feed(ba_packet(ba));
+    ASSERT_EQ(mn_->state(kHoa), HomeState::kRegistered);
+  }
+  static std::vector<Sent> icmp_of(const std::vector<Action>& actions, std::uint8_t type) {
+    std::vector<Sent> out;
+    for (auto& sent : shuttle::sent_packets(actions)) {
+      if (sent.icmp && wire::icmpv6_type(*sent.icmp) == type) out.push_back(std::move(sent));
+    }
+    return out;
+  }
+};
+
+TEST_F(CompositionTest, LinkUpSendsRouterSolicitationFromLinkLocal_RFC4861_6_3_7) {
+  auto actions = event(LinkUp{kCoaIf});
+  auto rs = icmp_of(actions, wire::RouterSolicitation::kType);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].layout.ipv6.source, kMnLinkLocal);
+  EXPECT_EQ(rs[0].layout.ipv6.destination, addr("ff02::2"));
+  EXPECT_EQ(rs[0].layout.ipv6.hop_limit, 255);
+  EXPECT_TRUE(rs[0].checksum_valid);
+  ASSERT_EQ(rs[0].icmp_body<wire::RouterSolicitation>()->options.size(), 1u);
+  EXPECT_EQ(shuttle::actions_of<Transmit>(actions)[0].ifindex, kCoaIf);
+  EXPECT_EQ(mn_->counters().rs_sent, 1u);
+}
+
+TEST_F(CompositionTest, RouterSolicitationWithoutLinkLocalComesFromUnspecified_RFC4861_4_1) {
+  make(config_for({kHa}));
+  auto rs = icmp_of(event(LinkUp{kCoaIf}), wire::RouterSolicitation::kType);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_TRUE(rs[0].layout.ipv6.source.is_unspecified());
+  EXPECT_TRUE(rs[0].icmp_body<wire::RouterSolicitation>()->options.empty());  // no SLLAO
+}
+
+TEST_F(CompositionTest, SolicitationsRepeatOnTheDetectorsDeadline_RFC4861_6_3_7) {
+  event(LinkUp{kCoaIf});
+  ASSERT_TRUE(mn_->next_deadline().has_value());
+  EXPECT_EQ(*mn_->next_deadline(), now_ + kRtrSolicitationInterval);
+  auto again = advance(kRtrSolicitationInterval);
+  EXPECT_EQ(icmp_of(again, wire::RouterSolicitation::kType).size(), 1u);
+}
+
+TEST_F(CompositionTest, AdvertisedPrefixAndCareOfAddressRegister_11_5_4) {
+  auto sent = bus(attach_to_a());
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].layout.ipv6.source, kCoa);
+  EXPECT_EQ(sent[0].layout.ipv6.destination, kHa);
+  EXPECT_TRUE(sent[0].message<wire::BindingUpdate>()->h());
+  ASSERT_TRUE(mn_->primary_care_of().has_value());
+  EXPECT_EQ(mn_->primary_care_of()->ifindex, kCoaIf);
+}
+
+TEST_F(CompositionTest, LinkUpProbesTheRouterWithUnicastNeighborSolicitation_11_5_1) {
+  register_at_a();
+  auto ns = icmp_of(event(LinkUp{kCoaIf}), wire::NeighborSolicitation::kType);
+  ASSERT_EQ(ns.size(), 1u);
+  EXPECT_EQ(ns[0].layout.ipv6.destination, kRouterA);
+  EXPECT_EQ(ns[0].layout.ipv6.source, kMnLinkLocal);
+  EXPECT_EQ(ns[0].layout.ipv6.hop_limit, 255);
+  EXPECT_EQ(ns[0].icmp_body<wire::NeighborSolicitation>()->target_address, kRouterA);
+  EXPECT_EQ(mn_->counters().router_probes_sent, 1u);
+}
+
+TEST_F(CompositionTest, UnreachableRouterAndNewLinkRegisterTheNewCareOf_11_5_1) {
+  register_at_a();
+  event(NeighborReachability{kCoaIf, kRouterA, false});
+  feed(ra_packet(kRouterB, "2001:db8:3::"));
+  auto sent = bus(event(AddressAdded{kCoaIf, kCoa2, 64, std::nullopt, std::nullopt, false}));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].layout.ipv6.source, kCoa2);
+}
+
+TEST_F(CompositionTest, TunnelledRouterAdvertisementIsNotMovement_11_5_1) {
+  register_at_a();
+  event(NeighborReachability{kCoaIf, kRouterA, false});
+  auto bytes = ra_packet(kHomeRouter, "2001:db8:1::", true, kHaMac);
+  auto packet = make_rx_packet(bytes, kCoaIf);
+  ASSERT_TRUE(packet.has_value());
+  packet->tunnel = TunnelOuter{kHa, kCoa};
+  mn_->on_packet(*packet, now_);
+  EXPECT_TRUE(bus(mn_->take_actions()).empty());
+  EXPECT_FALSE(mn_->movement().at_home());
+  EXPECT_NE(mn_->state(kHoa), HomeState::kDeregistering);
+}
+
+TEST_F(CompositionTest, PrimaryCareOfRemovedTakesDownTheReverseTunnel_11_5_4) {
+  register_at_a();
+  auto routes = shuttle::actions_of<TunnelRoute>(event(AddressRemoved{kCoaIf, kCoa}));
+  ASSERT_EQ(routes.size(), 1u);
+  EXPECT_EQ(routes[0].change, Change::kRemove);
+  EXPECT_FALSE(mn_->primary_care_of().has_value());
+}
+
+TEST_F(CompositionTest, HomeRouterThatIsTheHomeAgentGivesItsLinkLayerAddress_11_5_5) {
+  register_at_a();
+  event(NeighborReachability{kCoaIf, kRouterA, false});
+  auto actions = feed(ra_packet(kHomeRouter, "2001:db8:1::", true, kHaMac));
+  auto transmits = shuttle::actions_of<Transmit>(actions);
+  auto sent = bus(actions);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].message<wire::BindingUpdate>()->lifetime, 0);
+  EXPECT_EQ(sent[0].layout.ipv6.source, kHoa);
+  EXPECT_EQ(mn_->state(kHoa), HomeState::kDeregistering);
+  EXPECT_EQ(mn_->counters().home_agent_solicitations, 0u);
+  auto bu_transmit = std::find_if(transmits.begin(), transmits.end(),
+                                  [&](const Transmit& t) { return t.packet == sent[0].bytes; });
+  ASSERT_NE(bu_transmit, transmits.end());
+  EXPECT_EQ(bu_transmit->link_destination, kHaMac);
+}
+
+TEST_F(CompositionTest, OtherHomeRouterMakesTheNodeSolicitTheHomeAgentFromUnspecified_11_5_5) {
+  register_at_a();
+  event(NeighborReachability{kCoaIf, kRouterA, false});
+  auto actions = feed(ra_packet(kHomeRouter, "2001:db8:1::"));
+  EXPECT_TRUE(bus(actions).empty());
+  auto ns = icmp_of(actions, wire::NeighborSolicitation::kType);
+  ASSERT_EQ(ns.size(), 1u);
+  EXPECT_TRUE(ns[0].layout.ipv6.source.is_unspecified());
+  EXPECT_EQ(ns[0].layout.ipv6.destination, addr("ff02::1:ff00:1"));  // solicited-node of kHa
+  EXPECT_EQ(ns[0].layout.ipv6.hop_limit, 255);
+  EXPECT_EQ(ns[0].icmp_body<wire::NeighborSolicitation>()->target_address, kHa);
+  // The home agent answers to all-nodes (RFC 4861 §7.2.4) with its link-layer address.
+  wire::NeighborAdvertisement na;
+  na.o = true;
+  na.target_address = kHa;
+  wire::Bytes tlla;
+  for (auto octet : kHaMac)
+    tlla.push_back(std::byte{octet});
+  na.options = {wire::NdOption{wire::TargetLinkLayerAddressOption{tlla}}};
+  wire::Icmpv6Message message;
+  message.body = na;
+  auto reply =
+      feed(build_icmpv6_packet({kHa, kAllNodes, std::nullopt, std::nullopt, 255}, message));
+  auto transmits = shuttle::actions_of<Transmit>(reply);
+  auto sent = bus(reply);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].message<wire::BindingUpdate>()->lifetime, 0);
+  auto bu_transmit = std::find_if(transmits.begin(), transmits.end(),
+                                  [&](const Transmit& t) { return t.packet == sent[0].bytes; });
+  ASSERT_NE(bu_transmit, transmits.end());
+  EXPECT_EQ(bu_transmit->link_destination, kHaMac);
+}
+
+TEST_F(CompositionTest, UnansweredHomeAgentSolicitationsDeregisterAnyway_11_5_5) {
+  register_at_a();
+  event(NeighborReachability{kCoaIf, kRouterA, false});
+  feed(ra_packet(kHomeRouter, "2001:db8:1::"));
+  auto later = advance(MobileNode::kMaxResolveSolicitations * kRetransTimer);
+  EXPECT_EQ(icmp_of(later, wire::NeighborSolicitation::kType).size(),
+            static_cast<std::size_t>(MobileNode::kMaxResolveSolicitations - 1));
+  EXPECT_EQ(mn_->counters().home_agent_solicitations,
+            static_cast<std::uint64_t>(MobileNode::kMaxResolveSolicitations));
+  auto sent = bus(later);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].message<wire::BindingUpdate>()->lifetime, 0);
+}
+
+TEST_F(CompositionTest, Type2HeaderNotNamingAHomeAddressIsDropped_11_3_3) {
+  register_at_a();
+  BaSpec ba;
+  ba.type2 = kStranger;
+  feed(ba_packet(ba));
+  EXPECT_EQ(mn_->counters().dropped_bad_type2, 1u);
+  EXPECT_EQ(mn_->counters().ba_received, 1u);  // only the registration's
+}
+
+TEST_F(CompositionTest, TunnelledPacketFromCorrespondentStartsReturnRoutability_11_7_2) {
+  register_at_a();
+  EXPECT_EQ(mn_->send_path(kHoa, kCn, now_).path, SendPath::kReverseTunnel);
+  wire::Icmpv6Message message;
+  message.body = wire::EchoRequest{};
+  auto inner = build_icmpv6_packet({kCn, kHoa, std::nullopt, std::nullopt, 64}, message);
+  auto packet = make_rx_packet(inner, kCoaIf);
+  ASSERT_TRUE(packet.has_value());
+  packet->tunnel = TunnelOuter{kHa, kCoa};
+  mn_->on_packet(*packet, now_);
+  auto sent = shuttle::sent_packets(mn_->take_actions());
+  ASSERT_EQ(sent.size(), 2u);
+  // §11.6.1: the HoTI through the reverse tunnel to the home agent, the CoTI directly.
+  EXPECT_EQ(sent[0].layout.ipv6.destination, kHa);
+  EXPECT_EQ(sent[0].layout.upper_protocol, wire::ip_proto::kIpv6);
+  EXPECT_NE(sent[1].message<wire::CareOfTestInit>(), nullptr);
+  EXPECT_EQ(sent[1].layout.ipv6.source, kCoa);
+  ASSERT_NE(mn_->route_optimization().find(kCn, kHoa), nullptr);
+}
+
+TEST_F(CompositionTest, CorrespondentsLearnANewCareOfOnlyAfterTheHomeAck_11_7_2) {
+  register_at_a();
+  // Registered at the new care-of address but not acknowledged yet: route optimisation does
+  // not use it (correspondent registrations come after the home BA).
+  event(NeighborReachability{kCoaIf, kRouterA, false});
+  feed(ra_packet(kRouterB, "2001:db8:3::"));
+  auto bu = only_bu(event(AddressAdded{kCoaIf, kCoa2, 64, std::nullopt, std::nullopt, false}));
+  EXPECT_NE(mn_->send_path(kHoa, kCn, now_).care_of_address, kCoa2);
+  BaSpec ba;
+  ba.sequence = bu.sequence_number;
+  ba.destination = kCoa2;
+  feed(ba_packet(ba));
+  EXPECT_EQ(mn_->send_path(kHoa, kCn, now_).care_of_address, kCoa2);
+}
+
 }  // namespace
 }  // namespace mipv6::core
