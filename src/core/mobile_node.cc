@@ -80,6 +80,19 @@ wire::Bytes link_layer_bytes(const LinkLayerAddress& address) {
   return out;
 }
 
+std::optional<LinkLayerAddress> to_link_layer(const wire::Bytes& bytes) {
+  LinkLayerAddress address{};
+  if (bytes.size() != address.size()) return std::nullopt;
+  for (std::size_t i = 0; i < address.size(); ++i)
+    address[i] = std::to_integer<std::uint8_t>(bytes[i]);
+  return address;
+}
+
+// RFC 3810 §5, RFC 2710 §3: MLD Query, v1 Report, Done, v2 Report.
+bool is_mld_type(std::uint8_t type) {
+  return type == 130 || type == 131 || type == 132 || type == 143;
+}
+
 bool same_ro_home(const RoHomeAddress& a, const RoHomeAddress& b) {
   return a.home_address == b.home_address && a.home_agent == b.home_agent &&
          a.registration_expires == b.registration_expires && a.at_home == b.at_home;
@@ -139,7 +152,11 @@ std::vector<std::pair<std::string_view, std::uint64_t>> MobileNodeCounters::list
           {"dropped_bad_type2", dropped_bad_type2},
           {"rs_sent", rs_sent},
           {"router_probes_sent", router_probes_sent},
-          {"home_agent_solicitations", home_agent_solicitations}};
+          {"home_agent_solicitations", home_agent_solicitations},
+          {"ns_answered", ns_answered},
+          {"forwarding_bu_sent", forwarding_bu_sent},
+          {"forwarding_accepted", forwarding_accepted},
+          {"forwarding_rejected", forwarding_rejected}};
 }
 
 MobileNode::MobileNode(MobileNodeConfig config, Rng& rng)
@@ -175,11 +192,15 @@ void MobileNode::dispatch(const RxPacket& packet, TimePoint now) {
   // §11.5.1: Router Advertisements drive movement detection (the detector ignores tunnelled
   // ones: they were not sent on our link).
   if (detector_.on_packet(packet, now)) return;
+  // draft-04 §9.6: the previous router's BA carries the previous care-of address in its Type 2
+  // Routing header; that address is a "home address" only for this registration.
+  if (on_forwarding_ack(packet, now)) return;
   // §11.3.3: a Type 2 Routing header only for one of our home addresses.
   if (!ro_.accept_type2(packet)) {
     ++counters_.dropped_bad_type2;
     return;
   }
+  if (packet.tunnel) note_tunnelled_mld(packet);
   // Return routability, correspondent BAs/BRRs/BEs, Parameter Problems, RO triggers.
   if (ro_.on_packet(packet, now)) return;
   if (packet.layout.upper_protocol == wire::kIpProtoMobility) {
@@ -203,6 +224,7 @@ void MobileNode::on_timeout(TimePoint now) {
   for (auto& home : homes_)
     run_home_timers(home, now);
   run_resolve_timers(now);
+  run_forwarding_timers(now);
   ro_.on_timeout(now);
   after_input(now);
 }
@@ -212,6 +234,11 @@ std::optional<TimePoint> MobileNode::next_deadline() const {
   earliest(best, ro_.next_deadline());
   for (const auto& resolve : resolving_)
     earliest(best, resolve.next);
+  for (const auto& forwarding : forwardings_) {
+    earliest(best, forwarding.ends);
+    if (const auto* entry = list_.find(forwarding.agent, forwarding.previous_care_of))
+      earliest(best, entry->retransmit_at);
+  }
   for (const auto& home : homes_) {
     earliest(best, home.pending_send);
     earliest(best, home.refresh_at);
@@ -232,6 +259,16 @@ std::optional<TimePoint> MobileNode::next_deadline() const {
 
 void MobileNode::set_primary_care_of(std::optional<CareOf> coa, TimePoint now) {
   bool same = coa && care_of_ && coa->address == care_of_->address;
+  // draft-04 §9.6: the previous care-of address, also when it was lost shortly before (its
+  // link became unreachable: exactly when packets in flight need forwarding).
+  std::optional<Ipv6Address> previous;
+  if (care_of_) {
+    previous = care_of_->address;
+    if (!coa) lost_care_of_ = std::make_pair(care_of_->address, now);
+  } else if (lost_care_of_ && now - lost_care_of_->second < config_.previous_care_of_lifetime) {
+    previous = lost_care_of_->first;
+  }
+  if (coa) lost_care_of_.reset();
   care_of_ = coa;
   care_of_valid_until_.reset();
   if (coa && coa->valid_lifetime) care_of_valid_until_ = now + *coa->valid_lifetime;
@@ -254,6 +291,9 @@ void MobileNode::set_primary_care_of(std::optional<CareOf> coa, TimePoint now) {
     home.home_link.reset();
     start(home, now);
   }
+  // draft-04 §9.6: after the home registration, ask the previous link's agent to forward.
+  if (coa && previous && *previous != coa->address && config_.forward_from_previous_care_of)
+    start_forwarding(*previous, now);
 }
 
 void MobileNode::returned_home(const HomeLink& link, TimePoint now) {
@@ -262,6 +302,7 @@ void MobileNode::returned_home(const HomeLink& link, TimePoint now) {
     if (link.prefix && !home.config.home_address.in_prefix(*link.prefix, link.prefix_length))
       continue;
     home.home_link = link;
+    home.home_agent_sent_mld = false;  // the tunnel is gone (draft-04 §10)
     // §11.5.5: at home the reverse tunnel and the away-from-home procedures stop.
     move_tunnel(home, std::nullopt);
     home.pending_send.reset();
@@ -372,11 +413,13 @@ void MobileNode::on_ba_accepted(Home& home, BindingUpdateListEntry& entry,
     ++counters_.deregistrations;
     list_.erase(entry.destination, entry.home_address);
     home.registered_with.reset();
+    home.home_agent_sent_mld = false;
     home.state = HomeState::kAtHome;
     send_advertisements(home, now);
     return;
   }
   bool refresh = home.registered_with == entry.destination;
+  if (!refresh) home.home_agent_sent_mld = false;  // a new tunnel (draft-04 §10)
   ++(refresh ? counters_.refreshes : counters_.registrations);
   home.registered_with = entry.destination;
   home.state = HomeState::kRegistered;
@@ -480,7 +523,10 @@ void MobileNode::on_icmpv6(const RxPacket& packet, TimePoint now) {
     ++counters_.dropped_bad_icmp;
     return;
   }
-  if (const auto* reply = std::get_if<wire::HomeAgentAddressDiscoveryReply>(&decoded->body)) {
+  if (const auto* ns = std::get_if<wire::NeighborSolicitation>(&decoded->body)) {
+    on_neighbor_solicitation(packet, *ns);
+  } else if (const auto* reply =
+                 std::get_if<wire::HomeAgentAddressDiscoveryReply>(&decoded->body)) {
     on_dhaad_reply(packet, *reply, now);
   } else if (const auto* mpa = std::get_if<wire::MobilePrefixAdvertisement>(&decoded->body)) {
     on_mpa(packet, *mpa, now);
@@ -861,6 +907,7 @@ void MobileNode::on_binding_expired(Home& home, BindingUpdateListEntry& entry, T
     log(LogLevel::kWarn,
         "home registration of " + home.config.home_address.to_string() + " expired");
     home.registered_with.reset();
+    home.home_agent_sent_mld = false;
     home.state = HomeState::kRegistering;
     home.awaiting_prefixes = false;
     register_home(home, now);
@@ -868,6 +915,7 @@ void MobileNode::on_binding_expired(Home& home, BindingUpdateListEntry& entry, T
     // Unanswered, but the binding is gone anyway (§11.5.5 step 4).
     list_.erase(entry.destination, entry.home_address);
     home.registered_with.reset();
+    home.home_agent_sent_mld = false;
     home.state = HomeState::kAtHome;
     send_advertisements(home, now);
   }
@@ -1003,7 +1051,22 @@ void MobileNode::on_moved(const MovedTo& moved, TimePoint now) {
   // §11.5.4, §11.7.1: register the new primary care-of address; leaving home cancels any
   // home-agent resolution still running.
   resolving_.clear();
+  // draft-04 §9.6: a router advertising itself as a home agent (H bit) with a global R-bit
+  // address can forward from this care-of address after the next move.
+  std::optional<Ipv6Address> agent;
+  for (const auto& router : detector_.routers()) {
+    if (router.ifindex != moved.ifindex || router.link_local_address != moved.router ||
+        !router.home_agent)
+      continue;
+    if (moved.router_global) {
+      agent = moved.router_global;
+    } else if (!router.global_addresses.empty()) {
+      agent = router.global_addresses.front();
+    }
+  }
   set_primary_care_of(CareOf{moved.care_of_address, moved.ifindex, moved.valid_lifetime}, now);
+  learned_agent_.reset();
+  if (agent) learned_agent_ = std::make_pair(moved.care_of_address, *agent);
 }
 
 void MobileNode::on_at_home(const AtHome& at_home, TimePoint now) {
@@ -1149,6 +1212,248 @@ void MobileNode::sync_route_optimization(TimePoint now) {
 SendDecision MobileNode::send_path(const Ipv6Address& home_address,
                                    const Ipv6Address& correspondent, TimePoint now) {
   return ro_.send_path(home_address, correspondent, now);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Neighbor Solicitations for a home address on the home link (§11.5.5)
+
+const MobileNode::Home* MobileNode::home_for_target(const Ipv6Address& target,
+                                                    std::uint32_t ifindex) const {
+  for (const auto& home : homes_) {
+    if (!home.home_link || home.home_link->ifindex != ifindex) continue;
+    // §11.5.5: "after the mobile node sends the Binding Update"; before that the home agent
+    // still defends the address. At home and de-registered the node answers as any owner.
+    bool answering = home.state == HomeState::kAtHome;
+    if (home.state == HomeState::kDeregistering && home.registered_with) {
+      const auto* entry = list_.find(*home.registered_with, home.config.home_address);
+      answering = entry != nullptr && entry->awaiting_ack;
+    }
+    if (!answering) continue;
+    // §11.5.5 step 4: the derived link-local address too when L was set.
+    if (target == home.config.home_address ||
+        (home.link_local_compatible && target == derived_link_local(home.config.home_address)))
+      return &home;
+  }
+  return nullptr;
+}
+
+void MobileNode::on_neighbor_solicitation(const RxPacket& packet,
+                                          const wire::NeighborSolicitation& ns) {
+  // RFC 4861 §7.1.1: hop limit 255, i.e. from our link (and not through a tunnel).
+  if (packet.tunnel || packet.layout.ipv6.hop_limit != 255) return;
+  const Home* home = home_for_target(ns.target_address, packet.ifindex);
+  if (home == nullptr) return;
+  std::optional<LinkLayerAddress> solicitor = packet.link_source;
+  bool has_sllao = false;
+  for (const auto& option : ns.options) {
+    if (const auto* sllao = std::get_if<wire::SourceLinkLayerAddressOption>(&option.body)) {
+      has_sllao = true;
+      if (auto address = to_link_layer(sllao->link_layer_address)) solicitor = address;
+    }
+  }
+  const Ipv6Address& source = packet.layout.ipv6.source;
+  const bool from_unspecified = source.is_unspecified();
+  // RFC 4861 §7.1.1: no SLLAO from the unspecified address.
+  if (from_unspecified && has_sllao) return;
+  // §11.5.5: a unicast NA to the solicitor's link-layer address; RFC 4861 §7.2.4: S = 1, and
+  // O = 1 since we own the address (the home agent's proxy entry must be overridden). A
+  // solicitation from the unspecified address (someone's DAD) is answered to all-nodes, S = 0.
+  wire::NeighborAdvertisement na;
+  na.s = !from_unspecified;
+  na.o = true;
+  na.target_address = ns.target_address;
+  na.options = {wire::NdOption{
+      wire::TargetLinkLayerAddressOption{link_layer_bytes(home->home_link->link_layer_address)}}};
+  wire::Icmpv6Message message;
+  message.body = std::move(na);
+  const Ipv6Address destination = from_unspecified ? kAllNodes : source;
+  emit(Transmit{build_icmpv6_packet(
+                    {ns.target_address, destination, std::nullopt, std::nullopt, 255}, message),
+                home->home_link->ifindex, from_unspecified ? std::nullopt : solicitor,
+                Protection::kNone});
+  ++counters_.ns_answered;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Source address selection (SEEDS §3.2.6, draft-04 §9.1) and multicast (draft-04 §10)
+
+const MobileNode::Home* MobileNode::usable_home() const {
+  for (const auto& home : homes_) {
+    if (home.state != HomeState::kFailed) return &home;
+  }
+  return nullptr;
+}
+
+Ipv6Address MobileNode::select_source(const Ipv6Address& destination, std::uint8_t protocol,
+                                      std::uint16_t destination_port) const {
+  const Home* home = usable_home();
+  // Without a home address only the care-of address is left.
+  if (home == nullptr) return care_of_ ? care_of_->address : Ipv6Address{};
+  // At home, or with no care-of address, the home address is the node's only address.
+  if (home->home_link || !care_of_) return home->config.home_address;
+  // draft-04 §9.1: configured short-lived traffic avoids the detour through the home agent.
+  if (prefers_care_of(config_.source_selection, destination, protocol, destination_port))
+    return care_of_->address;
+  // SEEDS §3.2.6: the home address is the default.
+  return home->config.home_address;
+}
+
+void MobileNode::note_tunnelled_mld(const RxPacket& packet) {
+  // draft-04 §10: the home agent's MLD message through the tunnel shows that it forwards
+  // multicast for us; only then is membership through the tunnel used.
+  if (packet.layout.upper_protocol != wire::kIcmpv6NextHeader || !packet.layout.upper_complete() ||
+      packet.upper().empty() || !is_mld_type(std::to_integer<std::uint8_t>(packet.upper()[0])) ||
+      !wire::verify_upper_checksum(packet.bytes, packet.layout))
+    return;
+  for (auto& home : homes_) {
+    if (home.registered_with && *home.registered_with == packet.tunnel->source)
+      home.home_agent_sent_mld = true;
+  }
+}
+
+MulticastPath MobileNode::multicast_path(const Ipv6Address& group) const {
+  using Kind = MulticastPath::Kind;
+  const Home* home = usable_home();
+  // At home the node is an ordinary node of its home link.
+  if (home && home->home_link)
+    return {Kind::kLocal, home->config.home_address, home->home_link->ifindex, {}, {}};
+  if (!care_of_) return {};
+  // §11.3.4 / draft-04 §10: local membership uses the care-of address and no Home Address
+  // option, so that MLD on the visited link sees a topologically correct source.
+  if (home == nullptr || multicast_mode(config_.multicast, group) == MulticastMode::kLocal)
+    return {Kind::kLocal, care_of_->address, care_of_->ifindex, {}, {}};
+  // draft-04 §10: through the tunnel only once a binding exists and the home agent has sent
+  // an MLD message through it; inner source = the home address.
+  if (!home->registered_with || !home->home_agent_sent_mld)
+    return {Kind::kNotYet, home->config.home_address, care_of_->ifindex, {}, {}};
+  return {Kind::kHomeTunnel, home->config.home_address, care_of_->ifindex, care_of_->address,
+          home->registered_with};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forwarding from the previous care-of address (draft-04 §9.6)
+
+std::optional<Ipv6Address> MobileNode::agent_for(const Ipv6Address& care_of) const {
+  if (learned_agent_ && learned_agent_->first == care_of) return learned_agent_->second;
+  for (const auto& agent : config_.forwarding_agents) {
+    if (care_of.in_prefix(agent.prefix, agent.prefix_length)) return agent.agent;
+  }
+  return std::nullopt;
+}
+
+void MobileNode::start_forwarding(const Ipv6Address& previous, TimePoint now) {
+  // Forwardings still running follow the node to its newest care-of address.
+  for (auto& forwarding : forwardings_) {
+    if (forwarding.state == ForwardingState::kRejected || forwarding.previous_care_of == previous ||
+        forwarding.care_of == care_of_->address)
+      continue;
+    forwarding.care_of = care_of_->address;
+    forwarding.state = ForwardingState::kRegistering;
+    send_forwarding_bu(forwarding, false, now);
+  }
+  auto agent = agent_for(previous);
+  if (!agent || find_home(previous) != nullptr) return;
+  std::erase_if(forwardings_, [&](const Forwarding& f) { return f.previous_care_of == previous; });
+  auto& entry = list_.find_or_insert(*agent, previous);
+  entry.home_registration = true;
+  forwardings_.push_back(Forwarding{*agent, previous, care_of_->address,
+                                    ForwardingState::kRegistering,
+                                    now + config_.previous_care_of_lifetime});
+  send_forwarding_bu(forwardings_.back(), false, now);
+}
+
+void MobileNode::send_forwarding_bu(Forwarding& forwarding, bool retransmission, TimePoint now) {
+  auto* entry = list_.find(forwarding.agent, forwarding.previous_care_of);
+  if (entry == nullptr || !care_of_ || entry->do_not_send) return;
+  std::uint16_t units = to_units(forwarding.ends - now);
+  if (units == 0) return;  // nothing left worth forwarding
+  // The agent runs DAD on the previous address first, as on a first registration (§11.8).
+  if (!retransmission) entry->retransmit_timeout = config_.initial_bindack_timeout_first_reg;
+  // A home registration (A = 1, H = 1) whose home address is the previous care-of address,
+  // from the new care-of address with the Alternate Care-of Address option (as §11.7.1).
+  wire::BindingUpdate bu;
+  bu.sequence_number = BindingUpdateList::next_sequence(*entry);
+  bu.lifetime = units;
+  bu.set_flag(wire::kBuFlagA, true);
+  bu.set_flag(wire::kBuFlagH, true);
+  wire::MobilityHeader mh;
+  mh.message = bu;
+  mh.options.push_back(wire::AlternateCareOfAddress{forwarding.care_of});
+  // No SA exists with a visited link's router: the BU goes unprotected.
+  emit(Transmit{build_mobility_packet({forwarding.care_of, forwarding.agent,
+                                       forwarding.previous_care_of, std::nullopt, 64},
+                                      mh),
+                care_of_->ifindex, std::nullopt, Protection::kNone});
+  list_.record_send(*entry, units * kLifetimeUnit, now);
+  entry->care_of_address = forwarding.care_of;
+  entry->awaiting_ack = true;
+  entry->retransmit_at = now + entry->retransmit_timeout;
+  ++counters_.forwarding_bu_sent;
+  if (config_.log_bindings) {
+    log(LogLevel::kInfo, "forwarding BU to " + forwarding.agent.to_string() + " from " +
+                             forwarding.previous_care_of.to_string() + " to " +
+                             forwarding.care_of.to_string() + " seq " +
+                             std::to_string(bu.sequence_number));
+  }
+}
+
+bool MobileNode::on_forwarding_ack(const RxPacket& packet, TimePoint now) {
+  const auto& layout = packet.layout;
+  if (layout.upper_protocol != wire::kIpProtoMobility || !layout.type2_address) return false;
+  auto it = std::find_if(forwardings_.begin(), forwardings_.end(), [&](const Forwarding& f) {
+    return f.previous_care_of == *layout.type2_address && f.agent == layout.ipv6.source;
+  });
+  if (it == forwardings_.end()) return false;
+  MhInput input = check_mobility_header(packet);
+  const auto* ba = input.verdict == MhVerdict::kAccept
+                       ? std::get_if<wire::BindingAcknowledgement>(&input.header.message)
+                       : nullptr;
+  if (ba == nullptr) {
+    ++counters_.dropped_malformed;
+    return true;
+  }
+  ++counters_.ba_received;
+  auto* entry = list_.find(it->agent, it->previous_care_of);
+  // §11.7.3: only the answer to the outstanding Binding Update (135 carries the agent's).
+  if (entry == nullptr || !entry->awaiting_ack ||
+      (ba->status != wire::kBaStatusSequenceNumberOutOfWindow &&
+       ba->sequence_number != entry->sequence)) {
+    ++counters_.dropped_sequence;
+    return true;
+  }
+  entry->awaiting_ack = false;
+  entry->retransmit_at.reset();
+  if (ba->accepted()) {
+    BindingUpdateList::acknowledge(*entry, std::chrono::seconds(ba->lifetime_seconds()), now);
+    it->state = ForwardingState::kRegistered;
+    ++counters_.forwarding_accepted;
+  } else if (ba->status == wire::kBaStatusSequenceNumberOutOfWindow) {
+    BindingUpdateList::adopt_sequence(*entry, ba->sequence_number);
+    send_forwarding_bu(*it, false, now);
+  } else {
+    // No fallback: forwarding is an optimisation; packets in flight are lost as without it.
+    it->state = ForwardingState::kRejected;
+    ++counters_.forwarding_rejected;
+    log(LogLevel::kWarn, "previous router " + it->agent.to_string() +
+                             " refused to forward, BA status " + std::to_string(ba->status));
+  }
+  return true;
+}
+
+void MobileNode::run_forwarding_timers(TimePoint now) {
+  for (auto& forwarding : forwardings_) {
+    auto* entry = list_.find(forwarding.agent, forwarding.previous_care_of);
+    if (entry == nullptr || !due(entry->retransmit_at, now) || forwarding.ends <= now) continue;
+    // §11.8: exponential back-off, until the requested lifetime would have ended.
+    entry->retransmit_at.reset();
+    entry->retransmit_timeout = std::min(entry->retransmit_timeout * 2, kMaxBindackTimeout);
+    send_forwarding_bu(forwarding, true, now);
+  }
+  std::erase_if(forwardings_, [&](const Forwarding& f) {
+    if (f.ends > now) return false;
+    list_.erase(f.agent, f.previous_care_of);
+    return true;
+  });
 }
 
 }  // namespace mipv6::core

@@ -1,7 +1,9 @@
 // The mobile node engine (RFC 6275 §11), sans I/O: the Binding Update List and home
 // registration (§11.7.1, §11.7.3), Binding Refresh Requests and Binding Errors from the home
 // agent (§11.7.4, §11.3.6), home agent discovery and failover (§11.4.1, SEEDS §3.2.7), mobile
-// prefix discovery (§11.4.2, §11.4.3) and de-registration on returning home (§11.5.5).
+// prefix discovery (§11.4.2, §11.4.3), de-registration on returning home (§11.5.5), source
+// address selection (draft-04 §9.1), multicast membership (draft-04 §10) and forwarding from
+// the previous care-of address (draft-04 §9.6).
 //
 // Movement detection and route optimisation are separate components (MovementDetector,
 // RouteOptimization) this engine owns: Router Advertisements and node events go to the
@@ -56,7 +58,21 @@
 //    identifier (a new one would orphan the answer already on its way), otherwise a new MPS;
 //  - an unanswered de-registration ends when the binding would have expired anyway; the NAs
 //    of §11.5.5 step 6 are then sent as after a BA;
-//  - the "do not send BUs" flag (BE status 2) is not cleared by this engine.
+//  - the "do not send BUs" flag (BE status 2) is not cleared by this engine;
+//  - §11.5.5: once the de-registration BU is out (and while at home) a Neighbor Solicitation
+//    for a home address (or its derived link-local address when L was set) is answered with a
+//    unicast NA to the solicitor's link-layer address, S = 1, O = 1 (we own the address; the
+//    home agent's proxy entries must be overridden); one from the unspecified address (DAD) is
+//    answered to all-nodes with S = 0 (RFC 4861 §7.2.4). No DAD is asked for on return;
+//  - source selection and multicast are queries for the data plane (select_source,
+//    multicast_path), answered for the first home address not given up. The engine emits no MLD
+//    Report: the data plane sends it with the source / path the query gives;
+//  - draft-04 §9.6 forwarding: the previous link's agent is configured per prefix or learned
+//    from the RA (H bit and R-bit address) of the router the node moved to; the previous
+//    care-of address counts also when it was lost (unreachable link) less than
+//    `previous_care_of_lifetime` before the new one; the BU is not protected (no SA with a
+//    visited router), is retransmitted like a first registration until its lifetime ends and is
+//    never refreshed; live forwardings are re-pointed at each newer care-of address.
 #pragma once
 
 #include <cstddef>
@@ -73,6 +89,7 @@
 #include "core/rng.h"
 #include "core/route_optimization.h"
 #include "core/signalling.h"
+#include "core/source_selection.h"
 #include "core/time.h"
 #include "wire/address.h"
 #include "wire/icmpv6.h"
@@ -87,6 +104,14 @@ struct HomeAddressConfig {
   std::uint8_t prefix_length = 64;  // the home prefix (for the DHAAD anycast address, §6.5)
   // Home agents to try, in order. Empty: "discover" with DHAAD (§11.4.1).
   std::vector<wire::Ipv6Address> home_agents;
+};
+
+// A router on a visited link that acts as temporary home agent for that link's care-of
+// addresses (draft-04 §9.6).
+struct ForwardingAgent {
+  wire::Ipv6Address prefix;
+  std::uint8_t prefix_length = 64;
+  wire::Ipv6Address agent;
 };
 
 struct MobileNodeConfig {
@@ -118,6 +143,16 @@ struct MobileNodeConfig {
   // movement.home_prefixes. movement.interface_preference is the care-of interface preference.
   MovementDetectorConfig movement;
   RouteOptimizationConfig route_optimization;  // §11.6, §11.7.2
+  SourceSelectionConfig source_selection;      // SEEDS §3.2.6, draft-04 §9.1
+  MulticastConfig multicast;                   // draft-04 §10, §11.3.4
+  // draft-04 §9.6: after a move, register the previous care-of address with a home agent on
+  // the previous link (its access router), care-of address = the new primary, so packets
+  // still in flight to the old address are tunnelled on.
+  bool forward_from_previous_care_of = false;
+  Duration previous_care_of_lifetime = 20s;
+  // Agents configured per visited prefix; an RA with the H bit and an R-bit address also
+  // names one (learned on each move).
+  std::vector<ForwardingAgent> forwarding_agents;
 };
 
 // The primary care-of address (§11.5.4), as the movement detector chose it.
@@ -137,6 +172,30 @@ struct HomeLink {
   // Only the home addresses in this prefix are home; nullopt: all of them.
   std::optional<wire::Ipv6Address> prefix;
   std::uint8_t prefix_length = 64;
+};
+
+// How the data plane sends and receives a multicast group (draft-04 §10).
+struct MulticastPath {
+  enum class Kind : std::uint8_t {
+    kLocal,       // join/send on `ifindex` with `source` (care-of address, or home address at home)
+    kHomeTunnel,  // through the tunnel: inner source `source` (home address), to `home_agent`
+    kNotYet,      // not possible yet: no care-of address, or the tunnel is not ready
+  };
+  Kind kind = Kind::kNotYet;
+  wire::Ipv6Address source;
+  std::uint32_t ifindex = 0;
+  std::optional<wire::Ipv6Address> care_of_address;  // outer source in kHomeTunnel
+  std::optional<wire::Ipv6Address> home_agent;
+};
+
+// A registration of a previous care-of address with its link's agent (draft-04 §9.6).
+enum class ForwardingState : std::uint8_t { kRegistering, kRegistered, kRejected };
+struct Forwarding {
+  wire::Ipv6Address agent;
+  wire::Ipv6Address previous_care_of;
+  wire::Ipv6Address care_of;  // the new primary it forwards to
+  ForwardingState state = ForwardingState::kRegistering;
+  TimePoint ends{};  // the requested lifetime ends: retransmissions stop, the entry goes
 };
 
 // What a home address is doing.
@@ -184,6 +243,10 @@ struct MobileNodeCounters {
   std::uint64_t rs_sent = 0;
   std::uint64_t router_probes_sent = 0;
   std::uint64_t home_agent_solicitations = 0;  // §11.5.5 step 2
+  std::uint64_t ns_answered = 0;               // §11.5.5: NSs for a home address, answered
+  std::uint64_t forwarding_bu_sent = 0;        // draft-04 §9.6
+  std::uint64_t forwarding_accepted = 0;
+  std::uint64_t forwarding_rejected = 0;
 
   // name / value pairs, in declaration order, for mipv6ctl and logs.
   std::vector<std::pair<std::string_view, std::uint64_t>> list() const;
@@ -221,6 +284,14 @@ class MobileNode final : public Engine {
                          const wire::Ipv6Address& correspondent, TimePoint now);
   bool accept_type2(const RxPacket& packet) const { return ro_.accept_type2(packet); }
   std::vector<RouteOptimized> take_route_changes() { return ro_.take_route_changes(); }
+
+  // SEEDS §3.2.6, draft-04 §9.1: the source address for a new flow (the home address of the
+  // first usable home address by default).
+  wire::Ipv6Address select_source(const wire::Ipv6Address& destination, std::uint8_t protocol,
+                                  std::uint16_t destination_port) const;
+  // draft-04 §10, §11.3.4: how to join / send to `group` now.
+  MulticastPath multicast_path(const wire::Ipv6Address& group) const;
+  const std::vector<Forwarding>& forwardings() const { return forwardings_; }
 
   const MovementDetector& movement() const { return detector_; }
   const RouteOptimization& route_optimization() const { return ro_; }
@@ -267,6 +338,7 @@ class MobileNode final : public Engine {
     bool refresh_deferred = false;         // a refresh fell due while awaiting_prefixes
     bool link_local_compatible = false;    // L flag (§11.7.1)
     std::optional<HomeLink> home_link;     // set while at home
+    bool home_agent_sent_mld = false;      // draft-04 §10: an MLD message came through the tunnel
     Dhaad dhaad;
     Solicit solicit;
     Advertise advertise;
@@ -274,6 +346,17 @@ class MobileNode final : public Engine {
 
   void on_mobility(const RxPacket& packet, TimePoint now);
   void on_icmpv6(const RxPacket& packet, TimePoint now);
+  void on_neighbor_solicitation(const RxPacket& packet, const wire::NeighborSolicitation& ns);
+  const Home* home_for_target(const wire::Ipv6Address& target, std::uint32_t ifindex) const;
+  void note_tunnelled_mld(const RxPacket& packet);
+  const Home* usable_home() const;
+
+  // draft-04 §9.6: forwarding from the previous care-of address.
+  std::optional<wire::Ipv6Address> agent_for(const wire::Ipv6Address& care_of) const;
+  void start_forwarding(const wire::Ipv6Address& previous, TimePoint now);
+  void send_forwarding_bu(Forwarding& forwarding, bool retransmission, TimePoint now);
+  bool on_forwarding_ack(const RxPacket& packet, TimePoint now);
+  void run_forwarding_timers(TimePoint now);
   void on_binding_ack(const RxPacket& packet, const wire::MobilityHeader& mh, TimePoint now);
   void on_ba_accepted(Home& home, BindingUpdateListEntry& entry, const wire::MobilityHeader& mh,
                       TimePoint now);
@@ -340,6 +423,10 @@ class MobileNode final : public Engine {
   std::vector<std::optional<RoHomeAddress>> ro_homes_;  // last told, per homes_ index
   std::optional<wire::Ipv6Address> ro_care_of_;         // last told
   std::vector<Resolve> resolving_;
+  std::vector<Forwarding> forwardings_;
+  // The agent learned for the current primary care-of address's link (draft-04 §9.6).
+  std::optional<std::pair<wire::Ipv6Address, wire::Ipv6Address>> learned_agent_;  // coa, agent
+  std::optional<std::pair<wire::Ipv6Address, TimePoint>> lost_care_of_;           // and when
 };
 
 }  // namespace mipv6::core

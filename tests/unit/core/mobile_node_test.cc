@@ -13,6 +13,7 @@
 #include "core/home_agent.h"
 #include "test_shuttle.h"
 #include "wire/chain.h"
+#include "wire/packet.h"
 
 namespace mipv6::core {
 namespace {
@@ -1278,6 +1279,478 @@ TEST_F(CompositionTest, CorrespondentsLearnANewCareOfOnlyAfterTheHomeAck_11_7_2)
   ba.destination = kCoa2;
   feed(ba_packet(ba));
   EXPECT_EQ(mn_->send_path(kHoa, kCn, now_).care_of_address, kCoa2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answering Neighbor Solicitations for the home address (§11.5.5, RFC 4861 §7.2.4)
+
+// What a node of the home link (the home agent resolving us for its BA, or any neighbour)
+// sends: from `source` (unspecified for DAD) to the target's solicited-node group.
+wire::Bytes ns_packet(const Ipv6Address& source, const Ipv6Address& target,
+                      std::optional<LinkLayerAddress> sllao, std::uint8_t hop_limit = 255) {
+  wire::NeighborSolicitation ns;
+  ns.target_address = target;
+  if (sllao) {
+    wire::SourceLinkLayerAddressOption option;
+    for (auto octet : *sllao)
+      option.link_layer_address.push_back(std::byte{octet});
+    ns.options.emplace_back(option);
+  }
+  Ipv6Address group = addr("ff02::1:ff00:0");
+  std::copy(target.bytes.begin() + 13, target.bytes.end(), group.bytes.begin() + 13);
+  wire::Icmpv6Message message;
+  message.body = ns;
+  return build_icmpv6_packet({source, group, std::nullopt, std::nullopt, hop_limit}, message);
+}
+
+class NeighborSolicitationTest : public MobileNodeTest {
+ protected:
+  std::vector<Action> feed_home(const wire::Bytes& bytes) {
+    auto packet = make_rx_packet(bytes, kHomeIf);
+    EXPECT_TRUE(packet.has_value());
+    if (!packet) return {};
+    mn_->on_packet(*packet, now_);
+    return mn_->take_actions();
+  }
+  // Registered away, then back home: the de-registration BU is outstanding.
+  std::vector<Action> return_home() {
+    register_home();
+    now_ += 10s;
+    mn_->returned_home(HomeLink{kHomeIf, kMnMac, kHaMac, std::nullopt, 64}, now_);
+    return mn_->take_actions();
+  }
+  static wire::NeighborAdvertisement only_na(const std::vector<Action>& actions,
+                                             Sent* sent = nullptr, Transmit* transmit = nullptr) {
+    auto transmits = shuttle::actions_of<Transmit>(actions);
+    EXPECT_EQ(transmits.size(), 1u);
+    if (transmits.empty()) return {};
+    auto decoded = shuttle::decode_sent(transmits[0]);
+    if (sent) *sent = decoded;
+    if (transmit) *transmit = transmits[0];
+    const auto* na = decoded.icmp_body<wire::NeighborAdvertisement>();
+    EXPECT_NE(na, nullptr);
+    return na ? *na : wire::NeighborAdvertisement{};
+  }
+};
+
+TEST_F(NeighborSolicitationTest, HomeAgentSolicitationAnsweredWithUnicastNa_11_5_5) {
+  auto returning = return_home();
+  // §11.5.5 step 4: no DAD on the home address while the binding is alive.
+  EXPECT_TRUE(shuttle::actions_of<StartDad>(returning).empty());
+  ASSERT_EQ(mn_->state(kHoa), HomeState::kDeregistering);
+  Sent sent;
+  Transmit transmit;
+  auto na = only_na(feed_home(ns_packet(kHa, kHoa, kHaMac)), &sent, &transmit);
+  EXPECT_TRUE(na.s);
+  EXPECT_TRUE(na.o);
+  EXPECT_FALSE(na.r);
+  EXPECT_EQ(na.target_address, kHoa);
+  EXPECT_EQ(sent.layout.ipv6.source, kHoa);
+  EXPECT_EQ(sent.layout.ipv6.destination, kHa);  // unicast to the solicitor
+  EXPECT_EQ(sent.layout.ipv6.hop_limit, 255);
+  EXPECT_TRUE(sent.checksum_valid);
+  EXPECT_EQ(transmit.ifindex, kHomeIf);
+  EXPECT_EQ(transmit.link_destination, kHaMac);  // the sender's link-layer address
+  ASSERT_EQ(na.options.size(), 1u);
+  const auto* tlla = std::get_if<wire::TargetLinkLayerAddressOption>(&na.options[0].body);
+  ASSERT_NE(tlla, nullptr);
+  EXPECT_EQ(tlla->link_layer_address, (wire::Bytes{std::byte{2}, std::byte{0}, std::byte{0},
+                                                   std::byte{0}, std::byte{0}, std::byte{0x64}}));
+  EXPECT_EQ(mn_->counters().ns_answered, 1u);
+}
+
+TEST_F(NeighborSolicitationTest, DerivedLinkLocalAnsweredWhenLWasSet_11_5_5) {
+  auto config = config_for({kHa});
+  config.link_local_address = addr("fe80::100");  // same interface identifier as kHoa
+  make(std::move(config));
+  return_home();
+  auto na = only_na(feed_home(ns_packet(addr("fe80::1"), addr("fe80::100"), kHaMac)));
+  EXPECT_EQ(na.target_address, addr("fe80::100"));
+  EXPECT_TRUE(na.s);
+}
+
+TEST_F(NeighborSolicitationTest, LinkLocalNotAnsweredWithoutL_11_5_5) {
+  return_home();
+  EXPECT_TRUE(feed_home(ns_packet(addr("fe80::1"), addr("fe80::100"), kHaMac)).empty());
+}
+
+TEST_F(NeighborSolicitationTest, NotAnsweredWhileAwayTheHomeAgentDefends_11_5_5) {
+  register_home();
+  EXPECT_TRUE(feed_home(ns_packet(kHa, kHoa, kHaMac)).empty());
+  EXPECT_EQ(mn_->counters().ns_answered, 0u);
+}
+
+TEST_F(NeighborSolicitationTest, AtHomeAnswersNeighboursNormally_RFC4861_7_2_4) {
+  auto returning = return_home();
+  BaSpec ba;
+  ba.sequence = bus(returning).at(0).message<wire::BindingUpdate>()->sequence_number;
+  ba.lifetime = 0;
+  ba.destination = kHoa;
+  ba.type2.reset();
+  feed(ba_packet(ba));
+  ASSERT_EQ(mn_->state(kHoa), HomeState::kAtHome);
+  const Ipv6Address neighbour = addr("2001:db8:1::77");
+  Sent sent;
+  auto na =
+      only_na(feed_home(ns_packet(neighbour, kHoa, LinkLayerAddress{2, 0, 0, 0, 0, 0x77})), &sent);
+  EXPECT_TRUE(na.s);
+  EXPECT_TRUE(na.o);
+  EXPECT_EQ(sent.layout.ipv6.destination, neighbour);
+}
+
+TEST_F(NeighborSolicitationTest, DadProbeForHomeAddressAnsweredToAllNodes_RFC4861_7_2_4) {
+  return_home();
+  Sent sent;
+  Transmit transmit;
+  auto na = only_na(feed_home(ns_packet(Ipv6Address{}, kHoa, std::nullopt)), &sent, &transmit);
+  EXPECT_FALSE(na.s);
+  EXPECT_TRUE(na.o);
+  EXPECT_EQ(sent.layout.ipv6.destination, kAllNodes);
+  EXPECT_FALSE(transmit.link_destination.has_value());
+}
+
+TEST_F(NeighborSolicitationTest, SolicitationNotFromOurLinkIgnored_RFC4861_7_1_1) {
+  return_home();
+  EXPECT_TRUE(feed_home(ns_packet(kHa, kHoa, kHaMac, 254)).empty());
+  // From the unspecified address with an SLLAO: invalid.
+  EXPECT_TRUE(feed_home(ns_packet(Ipv6Address{}, kHoa, kHaMac)).empty());
+  EXPECT_EQ(mn_->counters().ns_answered, 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Source address selection (SEEDS §3.2.6, draft-04 §9.1)
+
+const Ipv6Address kResolver = addr("2001:db8:2::53");
+
+class SourceSelectionTest : public MobileNodeTest {
+ protected:
+  void SetUp() override {
+    auto config = config_for({kHa});
+    // DNS (udp/53) to the visited network's resolver is short-lived.
+    config.source_selection.care_of_rules = {SourceRule{addr("2001:db8:2::"), 64, 17, 53}};
+    make(std::move(config));
+  }
+};
+
+TEST_F(SourceSelectionTest, HomeAddressIsTheDefault_SEEDS_3_2_6) {
+  register_home();
+  EXPECT_EQ(mn_->select_source(kCn, 6, 80), kHoa);
+}
+
+TEST_F(SourceSelectionTest, ConfiguredShortLivedTrafficUsesCareOf_draft04_9_1) {
+  register_home();
+  EXPECT_EQ(mn_->select_source(kResolver, 17, 53), kCoa);
+  EXPECT_EQ(mn_->select_source(kResolver, 6, 53), kHoa) << "protocol must match";
+  EXPECT_EQ(mn_->select_source(kResolver, 17, 5353), kHoa) << "port must match";
+  EXPECT_EQ(mn_->select_source(kCn, 17, 53), kHoa) << "destination must match";
+}
+
+TEST_F(SourceSelectionTest, WithoutCareOfTheHomeAddress_draft04_9_1) {
+  EXPECT_EQ(mn_->select_source(kResolver, 17, 53), kHoa);
+}
+
+TEST_F(SourceSelectionTest, AtHomeTheHomeAddress_draft04_9_1) {
+  register_home();
+  mn_->returned_home(HomeLink{kHomeIf, kMnMac, kHaMac, std::nullopt, 64}, now_);
+  EXPECT_EQ(mn_->select_source(kResolver, 17, 53), kHoa);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Multicast (draft-04 §10, §11.3.4)
+
+const Ipv6Address kGroup = addr("ff0e::1234");
+const Ipv6Address kLocalGroup = addr("ff05::99");
+
+// An MLD Query (RFC 2710 §3) from the home agent, as it arrives through the tunnel.
+RxPacket tunnelled_mld(const wire::Bytes& inner, const Ipv6Address& outer_source) {
+  auto packet = make_rx_packet(inner, kCoaIf);
+  EXPECT_TRUE(packet.has_value());
+  packet->tunnel = TunnelOuter{outer_source, kCoa};
+  return *packet;
+}
+
+wire::Bytes mld_query(std::uint8_t type = 130) {
+  wire::PacketSpec spec;
+  spec.header.source = addr("fe80::1");
+  spec.header.destination = kAllNodes;
+  spec.header.hop_limit = 1;
+  spec.upper_protocol = wire::kIcmpv6NextHeader;
+  spec.upper = wire::Bytes(24, std::byte{0});
+  spec.upper[0] = std::byte{type};
+  return wire::build_packet(spec);
+}
+
+class MulticastTest : public MobileNodeTest {
+ protected:
+  void SetUp() override {
+    auto config = config_for({kHa});
+    config.multicast.default_mode = MulticastMode::kHomeTunnel;
+    config.multicast.rules = {MulticastRule{addr("ff05::"), 16, MulticastMode::kLocal}};
+    make(std::move(config));
+  }
+};
+
+TEST_F(MulticastTest, LocalMembershipUsesTheCareOfAddress_11_3_4) {
+  register_home();
+  auto path = mn_->multicast_path(kLocalGroup);
+  EXPECT_EQ(path.kind, MulticastPath::Kind::kLocal);
+  EXPECT_EQ(path.source, kCoa);
+  EXPECT_EQ(path.ifindex, kCoaIf);
+}
+
+TEST_F(MulticastTest, TunnelMembershipNotBeforeABinding_draft04_10) {
+  EXPECT_EQ(mn_->multicast_path(kGroup).kind, MulticastPath::Kind::kNotYet);  // no care-of
+  move_to(kCoa);
+  EXPECT_EQ(mn_->multicast_path(kGroup).kind, MulticastPath::Kind::kNotYet);  // no binding
+  // Even an MLD message through the tunnel does not count before the binding exists.
+  auto bytes = mld_query();
+  mn_->on_packet(tunnelled_mld(bytes, kHa), now_);
+  EXPECT_EQ(mn_->multicast_path(kGroup).kind, MulticastPath::Kind::kNotYet);
+}
+
+TEST_F(MulticastTest, TunnelMembershipOnceTheHomeAgentSentMld_draft04_10) {
+  register_home();
+  EXPECT_EQ(mn_->multicast_path(kGroup).kind, MulticastPath::Kind::kNotYet);
+  auto bytes = mld_query();
+  mn_->on_packet(tunnelled_mld(bytes, kStranger), now_);  // not our home agent
+  EXPECT_EQ(mn_->multicast_path(kGroup).kind, MulticastPath::Kind::kNotYet);
+  mn_->on_packet(tunnelled_mld(bytes, kHa), now_);
+  auto path = mn_->multicast_path(kGroup);
+  EXPECT_EQ(path.kind, MulticastPath::Kind::kHomeTunnel);
+  EXPECT_EQ(path.source, kHoa);  // inner source
+  EXPECT_EQ(path.care_of_address, kCoa);
+  EXPECT_EQ(path.home_agent, kHa);
+}
+
+TEST_F(MulticastTest, NonMldThroughTunnelDoesNotEnableIt_draft04_10) {
+  register_home();
+  auto bytes = mld_query(128);  // an Echo Request, not MLD
+  mn_->on_packet(tunnelled_mld(bytes, kHa), now_);
+  EXPECT_EQ(mn_->multicast_path(kGroup).kind, MulticastPath::Kind::kNotYet);
+}
+
+TEST_F(MulticastTest, AtHomeJoinedLocallyWithTheHomeAddress_draft04_10) {
+  register_home();
+  mn_->returned_home(HomeLink{kHomeIf, kMnMac, kHaMac, std::nullopt, 64}, now_);
+  auto path = mn_->multicast_path(kGroup);
+  EXPECT_EQ(path.kind, MulticastPath::Kind::kLocal);
+  EXPECT_EQ(path.source, kHoa);
+  EXPECT_EQ(path.ifindex, kHomeIf);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forwarding from the previous care-of address (draft-04 §9.6)
+
+const Ipv6Address kRouterAGlobal = addr("2001:db8:2::1");
+
+MobileNodeConfig forwarding_config() {
+  auto config = config_for({kHa});
+  config.forward_from_previous_care_of = true;
+  config.forwarding_agents = {ForwardingAgent{addr("2001:db8:2::"), 64, kRouterAGlobal}};
+  return config;
+}
+
+std::vector<Sent> bus_to(const std::vector<Action>& actions, const Ipv6Address& destination) {
+  std::vector<Sent> out;
+  for (auto& sent : shuttle::sent_packets(actions)) {
+    if (sent.message<wire::BindingUpdate>() && sent.layout.ipv6.destination == destination)
+      out.push_back(std::move(sent));
+  }
+  return out;
+}
+
+TEST_F(MobileNodeTest, AfterMovingPreviousCareOfRegisteredWithItsRouter_draft04_9_6) {
+  make(forwarding_config());
+  register_home();
+  now_ += 30s;
+  auto actions = move_to(kCoa2);
+  ASSERT_EQ(bus_to(actions, kHa).size(), 1u);
+  auto forwarding = bus_to(actions, kRouterAGlobal);
+  ASSERT_EQ(forwarding.size(), 1u);
+  const auto& bu = *forwarding[0].message<wire::BindingUpdate>();
+  EXPECT_TRUE(bu.a());
+  EXPECT_TRUE(bu.h());
+  EXPECT_EQ(bu.lifetime, 5);  // 20 s, the configured short lifetime
+  EXPECT_EQ(forwarding[0].layout.ipv6.source, kCoa2);
+  EXPECT_EQ(forwarding[0].layout.home_address, kCoa);  // "home address" = the old CoA
+  const auto* alternate = wire::find_option<wire::AlternateCareOfAddress>(*forwarding[0].mh);
+  ASSERT_NE(alternate, nullptr);
+  EXPECT_EQ(alternate->alternate_care_of_address, kCoa2);
+  ASSERT_EQ(mn_->forwardings().size(), 1u);
+  EXPECT_EQ(mn_->forwardings()[0].state, ForwardingState::kRegistering);
+  // The router's BA, to the new care-of address with the old one in its Type 2 header.
+  BaSpec ba;
+  ba.sequence = bu.sequence_number;
+  ba.lifetime = 5;
+  ba.source = kRouterAGlobal;
+  ba.destination = kCoa2;
+  ba.type2 = kCoa;
+  feed(ba_packet(ba));
+  EXPECT_EQ(mn_->forwardings()[0].state, ForwardingState::kRegistered);
+  EXPECT_EQ(mn_->counters().forwarding_accepted, 1u);
+  EXPECT_EQ(mn_->counters().dropped_bad_type2, 0u);
+  // The forwarding ends with its lifetime; no refresh.
+  auto later = advance(25s);
+  EXPECT_TRUE(bus_to(later, kRouterAGlobal).empty());
+  EXPECT_TRUE(mn_->forwardings().empty());
+  EXPECT_EQ(mn_->binding_update_list().find(kRouterAGlobal, kCoa), nullptr);
+}
+
+TEST_F(MobileNodeTest, LiveForwardingFollowsToTheNewestCareOf_draft04_9_6) {
+  make(forwarding_config());
+  register_home();
+  move_to(kCoa2);
+  now_ += 2s;
+  const Ipv6Address coa3 = addr("2001:db8:4::100");
+  auto actions = move_to(coa3);
+  // kCoa2's link has no agent: only the forwarding of kCoa is re-pointed at coa3.
+  auto forwarding = bus_to(actions, kRouterAGlobal);
+  ASSERT_EQ(forwarding.size(), 1u);
+  EXPECT_EQ(forwarding[0].layout.home_address, kCoa);
+  EXPECT_EQ(forwarding[0].layout.ipv6.source, coa3);
+  EXPECT_EQ(forwarding[0].message<wire::BindingUpdate>()->lifetime, 4);  // 18 s left
+  ASSERT_EQ(mn_->forwardings().size(), 1u);
+  EXPECT_EQ(mn_->forwardings()[0].care_of, coa3);
+}
+
+TEST_F(MobileNodeTest, NoForwardingUnlessConfigured_draft04_9_6) {
+  auto config = forwarding_config();
+  config.forward_from_previous_care_of = false;
+  make(std::move(config));
+  register_home();
+  EXPECT_TRUE(bus_to(move_to(kCoa2), kRouterAGlobal).empty());
+  EXPECT_TRUE(mn_->forwardings().empty());
+}
+
+TEST_F(MobileNodeTest, NoForwardingWithoutAnAgentForThePreviousLink_draft04_9_6) {
+  auto config = forwarding_config();
+  config.forwarding_agents.clear();
+  make(std::move(config));
+  register_home();
+  EXPECT_EQ(bus(move_to(kCoa2)).size(), 1u);  // only the home registration
+  EXPECT_TRUE(mn_->forwardings().empty());
+}
+
+TEST_F(MobileNodeTest, ForwardingBuRetransmittedOnlyWithinItsLifetime_draft04_9_6) {
+  make(forwarding_config());
+  register_home();
+  move_to(kCoa2);
+  TimePoint start = now_;
+  std::vector<Duration> times;
+  for (const auto& t : run_until(start + 30s)) {
+    if (const auto* tx = std::get_if<Transmit>(&t.action)) {
+      auto sent = shuttle::decode_sent(*tx);
+      if (sent.message<wire::BindingUpdate>() && sent.layout.ipv6.destination == kRouterAGlobal)
+        times.push_back(t.at - start);
+    }
+  }
+  // 1.5 s first (the router runs DAD), then doubling; 10.5 + 12 would pass the 20 s lifetime.
+  EXPECT_EQ(times, (std::vector<Duration>{1500ms, 4500ms, 10500ms}));
+  EXPECT_TRUE(mn_->forwardings().empty());
+}
+
+TEST_F(MobileNodeTest, ForwardingRefusedIsLoggedAndNotRetried_draft04_9_6) {
+  make(forwarding_config());
+  register_home();
+  auto bu = *bus_to(move_to(kCoa2), kRouterAGlobal).at(0).message<wire::BindingUpdate>();
+  BaSpec ba;
+  ba.sequence = bu.sequence_number;
+  ba.status = wire::kBaStatusHomeRegistrationNotSupported;
+  ba.source = kRouterAGlobal;
+  ba.destination = kCoa2;
+  ba.type2 = kCoa;
+  auto actions = feed(ba_packet(ba));
+  EXPECT_TRUE(has_log(actions, LogLevel::kWarn, "refused to forward"));
+  EXPECT_EQ(mn_->forwardings().at(0).state, ForwardingState::kRejected);
+  EXPECT_TRUE(bus_to(advance(10s), kRouterAGlobal).empty());
+}
+
+TEST_F(CompositionTest, ForwardingAgentLearnedFromRouterAdvertisement_draft04_9_6) {
+  auto config = forwarding_config();
+  config.forwarding_agents.clear();
+  config.link_local_address = kMnLinkLocal;
+  make(std::move(config));
+  // Router A: H bit, and its global address in an R-bit Prefix Information option (§7.2).
+  wire::RouterAdvertisement ra;
+  ra.h = true;
+  ra.router_lifetime = 1800;
+  wire::PrefixInformationOption pio;
+  pio.prefix_length = 64;
+  pio.l = true;
+  pio.a = true;
+  pio.r = true;
+  pio.valid_lifetime = 2592000;
+  pio.preferred_lifetime = 604800;
+  pio.prefix = kRouterAGlobal;
+  ra.options.emplace_back(pio);
+  wire::Icmpv6Message message;
+  message.body = ra;
+  feed(build_icmpv6_packet({kRouterA, kAllNodes, std::nullopt, std::nullopt, 255}, message));
+  auto bu = only_bu(event(AddressAdded{kCoaIf, kCoa, 64, std::nullopt, std::nullopt, false}));
+  BaSpec ba;
+  ba.sequence = bu.sequence_number;
+  feed(ba_packet(ba));
+  // Moving to router B's link: the previous router is asked to forward.
+  event(NeighborReachability{kCoaIf, kRouterA, false});
+  feed(ra_packet(kRouterB, "2001:db8:3::"));
+  auto actions = event(AddressAdded{kCoaIf, kCoa2, 64, std::nullopt, std::nullopt, false});
+  auto forwarding = bus_to(actions, kRouterAGlobal);
+  ASSERT_EQ(forwarding.size(), 1u);
+  EXPECT_EQ(forwarding[0].layout.home_address, kCoa);
+}
+
+TEST_F(EndToEndTest, PreviousRouterTunnelsPacketsInFlightToTheNewCareOf_draft04_9_6) {
+  // Router A of the previous link, acting as a temporary home agent for its prefix.
+  HomeAgentConfig router_config;
+  router_config.home_agent = false;
+  router_config.forward_from_previous_care_of = true;
+  router_config.home_ifindex = kCoaIf;
+  router_config.addresses = {kRouterAGlobal};
+  router_config.link_local_address = kRouterA;
+  router_config.prefixes = {
+      HomePrefix{addr("2001:db8:2::"), 64, std::nullopt, std::nullopt, true, true}};
+  BindingCache router_cache(8);
+  SplitMix64 router_rng(33);
+  HomeAgent router(router_config, router_cache, router_rng);
+  SplitMix64 rng(44);
+  MobileNode mn(forwarding_config(), rng);
+  mn.set_primary_care_of(CareOf{kCoa, kCoaIf, std::nullopt}, now_);
+  mn.take_actions();
+  mn.set_primary_care_of(CareOf{kCoa2, kCoaIf, std::nullopt}, now_);
+  std::optional<Sent> ack;
+  for (const auto& transmit : shuttle::actions_of<Transmit>(mn.take_actions())) {
+    if (shuttle::decode_sent(transmit).layout.ipv6.destination != kRouterAGlobal) continue;
+    router.on_packet(shuttle::rx(transmit.packet, kCoaIf), now_);
+  }
+  for (auto& action : router.take_actions()) {
+    if (const auto* dad = std::get_if<StartDad>(&action)) {
+      EXPECT_EQ(dad->address, kCoa);
+      router.on_event(DadResult{dad->ifindex, dad->address, false}, now_);
+    }
+  }
+  for (const auto& transmit : shuttle::actions_of<Transmit>(router.take_actions())) {
+    auto sent = shuttle::decode_sent(transmit);
+    if (sent.message<wire::BindingAcknowledgement>()) ack = sent;
+    mn.on_packet(shuttle::rx(transmit.packet, kCoaIf), now_);
+  }
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->message<wire::BindingAcknowledgement>()->status, 0);
+  EXPECT_EQ(ack->layout.ipv6.destination, kCoa2);
+  ASSERT_EQ(mn.forwardings().size(), 1u);
+  EXPECT_EQ(mn.forwardings()[0].state, ForwardingState::kRegistered);
+  // A packet still in flight to the old care-of address is tunnelled to the new one.
+  wire::PacketSpec data;
+  data.header.source = kCn;
+  data.header.destination = kCoa;
+  data.upper_protocol = 17;
+  data.upper = wire::Bytes(8, std::byte{0});
+  data.compute_checksum = false;
+  auto bytes = wire::build_packet(data);
+  auto decision = router.decide_intercepted(*make_rx_packet(bytes, kCoaIf), now_);
+  EXPECT_EQ(decision.verdict, InterceptVerdict::kTunnel);
+  ASSERT_EQ(decision.targets.size(), 1u);
+  EXPECT_EQ(decision.targets[0].care_of_address, kCoa2);
+  EXPECT_EQ(decision.targets[0].local_address, kRouterAGlobal);
 }
 
 }  // namespace
