@@ -705,16 +705,16 @@ void CorrespondentNode::transmit(wire::Bytes bytes) {
 
 void CorrespondentNode::handle_icmp(const RxPacket& packet, TimePoint now) {
   ++counters_.icmp_received;
-  if (!packet.layout.upper_complete() ||
-      !wire::verify_upper_checksum(packet.bytes, packet.layout)) {
+  auto input = check_icmpv6(packet);
+  if (input.verdict == IcmpVerdict::kBadChecksum) {
     ++counters_.icmp_bad_checksum;
     return;
   }
-  auto message = wire::decode_icmpv6(packet.upper());
-  if (!message) {
+  if (input.verdict == IcmpVerdict::kMalformed) {
     ++counters_.icmp_malformed;
     return;
   }
+  const auto* message = &input.message;
   if (const auto* unreachable = std::get_if<wire::DestinationUnreachable>(&message->body)) {
     handle_destination_unreachable(unreachable->invoking_packet, now);
     return;

@@ -731,16 +731,12 @@ void HomeAgent::log_bu(const Ipv6Address& home, const Ipv6Address& care_of,
 // ICMPv6: RAs, DHAAD, MPS, errors about tunnelled packets
 
 void HomeAgent::on_icmpv6(const RxPacket& packet, TimePoint now) {
-  if (!packet.layout.upper_complete() ||
-      !wire::verify_upper_checksum(packet.bytes, packet.layout)) {
+  auto input = check_icmpv6(packet);
+  if (input.verdict != IcmpVerdict::kAccept) {
     ++counters_.dropped_bad_icmp;
     return;
   }
-  auto decoded = wire::decode_icmpv6(packet.upper());
-  if (!decoded) {
-    ++counters_.dropped_bad_icmp;
-    return;
-  }
+  const auto* decoded = &input.message;
   const auto& ip = packet.layout.ipv6;
   const auto& body = decoded->body;
   if (const auto* ra = std::get_if<wire::RouterAdvertisement>(&body)) {

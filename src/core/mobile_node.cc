@@ -513,16 +513,12 @@ void MobileNode::on_binding_error(const RxPacket& packet, const wire::BindingErr
 }
 
 void MobileNode::on_icmpv6(const RxPacket& packet, TimePoint now) {
-  if (!packet.layout.upper_complete() ||
-      !wire::verify_upper_checksum(packet.bytes, packet.layout)) {
+  auto input = check_icmpv6(packet);
+  if (input.verdict != IcmpVerdict::kAccept) {
     ++counters_.dropped_bad_icmp;
     return;
   }
-  auto decoded = wire::decode_icmpv6(packet.upper());
-  if (!decoded) {
-    ++counters_.dropped_bad_icmp;
-    return;
-  }
+  const auto* decoded = &input.message;
   if (const auto* ns = std::get_if<wire::NeighborSolicitation>(&decoded->body)) {
     on_neighbor_solicitation(packet, *ns);
   } else if (const auto* reply =
@@ -1117,11 +1113,11 @@ void MobileNode::solicit_home_agent(Resolve& resolve, TimePoint now) {
 }
 
 bool MobileNode::on_home_agent_advertisement(const RxPacket& packet, TimePoint now) {
-  if (resolving_.empty() || packet.tunnel || packet.layout.ipv6.hop_limit != 255 ||
-      !packet.layout.upper_complete() || !wire::verify_upper_checksum(packet.bytes, packet.layout))
-    return false;
-  auto decoded = wire::decode_icmpv6(packet.upper());
-  const auto* na = decoded ? std::get_if<wire::NeighborAdvertisement>(&decoded->body) : nullptr;
+  if (resolving_.empty() || packet.tunnel || packet.layout.ipv6.hop_limit != 255) return false;
+  auto input = check_icmpv6(packet);
+  const auto* na = input.verdict == IcmpVerdict::kAccept
+                       ? std::get_if<wire::NeighborAdvertisement>(&input.message.body)
+                       : nullptr;
   if (na == nullptr) return false;
   for (auto it = resolving_.begin(); it != resolving_.end(); ++it) {
     if (na->target_address != it->home_agent) continue;

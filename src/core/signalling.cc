@@ -118,6 +118,20 @@ MhInput check_mobility_header(const RxPacket& packet) {
   return input;
 }
 
+IcmpInput check_icmpv6(const RxPacket& packet) {
+  IcmpInput input;
+  if (!packet.layout.upper_complete() ||
+      !wire::verify_upper_checksum(packet.bytes, packet.layout)) {
+    input.verdict = IcmpVerdict::kBadChecksum;
+    return input;
+  }
+  auto decoded = wire::decode_icmpv6(packet.upper());
+  if (!decoded) return input;
+  input.message = std::move(*decoded);
+  input.verdict = IcmpVerdict::kAccept;
+  return input;
+}
+
 wire::Bytes build_mobility_packet(const SignallingAddresses& addresses,
                                   const wire::MobilityHeader& mh) {
   return build_signalling_packet(addresses, wire::kIpProtoMobility, [&](wire::Bytes& out) {

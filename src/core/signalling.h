@@ -35,6 +35,16 @@ struct MhInput {
 // Applies §9.2 to the MH of `packet` (its layout's upper protocol must be 135).
 MhInput check_mobility_header(const RxPacket& packet);
 
+// An ICMPv6 message is processed only when it is whole (not a fragment), its checksum verifies
+// with the pseudo-header rules (RFC 4443 §2.3, RFC 6275 §6.3/§6.4) and it decodes.
+enum class IcmpVerdict : std::uint8_t { kAccept, kBadChecksum, kMalformed };
+struct IcmpInput {
+  IcmpVerdict verdict = IcmpVerdict::kMalformed;
+  wire::Icmpv6Message message;  // valid when verdict == kAccept
+};
+// Applies those checks to the ICMPv6 message of `packet` (upper protocol 58).
+IcmpInput check_icmpv6(const RxPacket& packet);
+
 // A whole IPv6 packet carrying `mh` (its options auto-padded, Header Len and checksum computed
 // with the RFC 6275 §6.1.1 pseudo-header). With `home_address_option` a Destination Options
 // header with the Home Address option is added (§6.3: a BU from a mobile node away from home);

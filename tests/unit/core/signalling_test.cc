@@ -126,6 +126,28 @@ TEST(Signalling, NoErrorAboutErrorsOrToMulticast_RFC4443_2_4e) {
   EXPECT_FALSE(may_send_icmp_error(*make_rx_packet(multicast, 1)));
 }
 
+TEST(Signalling, IcmpChecksumAndDecodeChecks_RFC4443_2_3) {
+  wire::Icmpv6Message echo;
+  echo.body = wire::EchoRequest{};
+  auto bytes = build_icmpv6_packet({kCn, kCoa, std::nullopt, kHoa, 64}, echo);
+  auto accepted = check_icmpv6(*make_rx_packet(bytes, 1));
+  EXPECT_EQ(accepted.verdict, IcmpVerdict::kAccept);
+  EXPECT_NE(std::get_if<wire::EchoRequest>(&accepted.message.body), nullptr);
+
+  auto corrupted = bytes;
+  corrupted.back() ^= std::byte{0xff};
+  EXPECT_EQ(check_icmpv6(*make_rx_packet(corrupted, 1)).verdict, IcmpVerdict::kBadChecksum);
+
+  // A Neighbor Solicitation cut to 8 octets, with a checksum that matches the cut message.
+  wire::Icmpv6Message ns;
+  ns.body = wire::NeighborSolicitation{};
+  auto short_ns = build_icmpv6_packet({kCn, kCoa, std::nullopt, std::nullopt, 255}, ns);
+  short_ns.resize(wire::kIpv6HeaderSize + 8);
+  wire::store_be16(&short_ns[4], 8);
+  ASSERT_TRUE(wire::fill_upper_checksum(short_ns));
+  EXPECT_EQ(check_icmpv6(*make_rx_packet(short_ns, 1)).verdict, IcmpVerdict::kMalformed);
+}
+
 TEST(Signalling, RateLimiterAllowsBurstThenRate) {
   RateLimiter limiter(2.0, 3.0);
   TimePoint now{};
