@@ -50,9 +50,15 @@ bool Interface::send_ipv6(const wire::Ipv6Address& next_hop, wire::Bytes packet)
   if (next_hop.is_multicast()) {
     return send_frame(MacAddress::for_ipv6_multicast(next_hop), std::move(packet));
   }
+  if (nd_) return nd_->send(next_hop, std::move(packet));
   auto mac = link_->resolve(next_hop);
   if (!mac) return false;
   return send_frame(*mac, std::move(packet));
+}
+
+NeighborDiscovery& Interface::enable_nd(const NdConfig& config) {
+  if (!nd_) nd_ = std::make_unique<NeighborDiscovery>(*this, config);
+  return *nd_;
 }
 
 Node::Node(Scheduler& scheduler, std::string name)

@@ -2,9 +2,9 @@
 // addresses); a Link delivers frames to a Node through its virtual on_frame(), and tells it when
 // an interface gains or loses its link (attach/detach: how a mobile node moves).
 //
-// Neighbour resolution in this first part is a static table: the link knows the addresses of
-// every attached interface and resolves unicast next hops from it. Full Neighbor Discovery
-// (NS/NA, NUD), SLAAC with DAD and Router Advertisements replace it in the next part of issue 5.
+// Neighbour resolution is a static table by default: the link knows the addresses of every
+// attached interface and resolves unicast next hops from it. An interface with Neighbor
+// Discovery enabled (enable_nd, sim/neighbor_discovery.h) resolves with NS/NA and NUD instead.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,7 @@
 
 #include "core/time.h"
 #include "sim/mac.h"
+#include "sim/neighbor_discovery.h"
 #include "sim/scheduler.h"
 #include "wire/address.h"
 #include "wire/bytes.h"
@@ -53,8 +54,13 @@ class Interface {
   // Hands a frame to the link. False when the interface is not attached.
   bool send_frame(const MacAddress& destination, wire::Bytes packet);
   // Sends an IPv6 packet to `next_hop` on this link: multicast maps to its MAC (RFC 2464 §7),
-  // unicast is resolved through the link's neighbour table. False when detached or unresolved.
+  // unicast is resolved by Neighbor Discovery when enabled (queued while resolving), else
+  // through the link's static neighbour table. False when detached or unresolved.
   bool send_ipv6(const wire::Ipv6Address& next_hop, wire::Bytes packet);
+
+  // Turns on Neighbor Discovery (RFC 4861) for this interface, replacing the static table.
+  NeighborDiscovery& enable_nd(const NdConfig& config = {});
+  NeighborDiscovery* nd() const { return nd_.get(); }
 
  private:
   friend class Link;
@@ -71,6 +77,7 @@ class Interface {
   TimePoint tx_busy_until_{};
   std::vector<TimePoint> tx_waiting_;
   std::size_t tx_waiting_head_ = 0;
+  std::unique_ptr<NeighborDiscovery> nd_;
 };
 
 class Node {

@@ -73,6 +73,12 @@ void Router::on_frame(Interface& in, const Frame& frame) {
     ++counters_.dropped_malformed;
     return;
   }
+  // RFC 4861 §7.1: ND messages (Hop Limit 255) are for the interface's ND, whatever the
+  // destination (a proxied address, a solicited-node group); they are never forwarded.
+  if (header->hop_limit == 255 && handle_nd(in, frame)) {
+    ++counters_.local;
+    return;
+  }
   if (header->destination.is_multicast() || owns_address(header->destination)) {
     ++counters_.local;
     on_local_packet(in, frame);
@@ -84,6 +90,62 @@ void Router::on_frame(Interface& in, const Frame& frame) {
     return;
   }
   forward(in, *header, frame);
+}
+
+NeighborDiscovery& Router::enable_nd(Interface& iface, NdConfig config) {
+  config.is_router = true;  // RFC 4861 §4.4: the R flag of our NAs
+  NeighborDiscovery& nd = iface.enable_nd(config);
+  nd.set_drop_callback([this](const wire::Bytes& packet) { on_resolution_failed(packet); });
+  return nd;
+}
+
+void Router::on_resolution_failed(const wire::Bytes& packet) {
+  // RFC 4861 §7.2.2: each queued packet gets an ICMPv6 Destination Unreachable, code 3
+  // (RFC 4443 §3.1), sent back the way its source is reached.
+  ++counters_.dropped_no_neighbour;
+  --counters_.forwarded;  // it was counted when handed to ND
+  auto header = wire::decode_ipv6_header(packet);
+  if (!header) return;
+  const Route* back = lookup(header->source);
+  if (back == nullptr || back->out == nullptr) return;
+  send_icmp_error(*back->out, *header, Frame{{}, {}, packet}, Error::kAddressUnreachable);
+}
+
+void Router::on_link_up(Interface& in) {
+  if (RaSender* ra = ra_sender(in)) ra->start();
+}
+
+void Router::on_link_down(Interface& in) {
+  if (RaSender* ra = ra_sender(in)) ra->stop();
+}
+
+RaSender& Router::advertise(Interface& iface, const RaConfig& config, std::uint64_t seed) {
+  if (iface.nd() == nullptr) enable_nd(iface);
+  ra_senders_.push_back(std::make_unique<RaSender>(iface, config, seed));
+  ra_senders_.back()->start();
+  return *ra_senders_.back();
+}
+
+RaSender* Router::ra_sender(const Interface& iface) const {
+  for (const auto& r : ra_senders_) {
+    if (&r->interface() == &iface) return r.get();
+  }
+  return nullptr;
+}
+
+bool Router::handle_nd(Interface& in, const Frame& frame) {
+  if (in.nd() == nullptr) return false;
+  auto input = parse_nd(frame.packet);
+  if (!input) return false;
+  if (std::holds_alternative<wire::RouterSolicitation>(input->message.body)) {
+    // RFC 4861 §6.2.6: answered by the interface's advertiser, if any.
+    if (RaSender* ra = ra_sender(in)) ra->on_router_solicitation(*input);
+    return true;
+  }
+  if (in.nd()->on_packet(*input, frame)) return true;
+  // Other routers' RAs and Redirects: nothing for this router to do (RFC 4861 §6.2.7 checks
+  // for consistency only).
+  return std::holds_alternative<wire::RouterAdvertisement>(input->message.body);
 }
 
 void Router::forward(Interface& in, const wire::Ipv6Header& header, const Frame& frame) {

@@ -7,10 +7,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "sim/node.h"
+#include "sim/ra_sender.h"
 #include "wire/address.h"
 #include "wire/ipv6.h"
 
@@ -48,7 +50,19 @@ class Router : public Node {
   const RouterCounters& counters() const { return counters_; }
   void set_icmp_errors(bool enabled) { icmp_errors_ = enabled; }
 
+  // Neighbor Discovery on `iface` (RFC 4861, R flag set in its NAs): NS/NA are answered and
+  // next hops resolved with NS instead of the link's static table.
+  NeighborDiscovery& enable_nd(Interface& iface, NdConfig config = {});
+  // Sends Router Advertisements on `iface` (enables ND there too) and answers its RSs;
+  // advertising starts at once. `seed` feeds the random intervals.
+  RaSender& advertise(Interface& iface, const RaConfig& config, std::uint64_t seed);
+  RaSender* ra_sender(const Interface& iface) const;
+
   void on_frame(Interface& in, const Frame& frame) override;
+  // A router interface coming up starts its advertiser afresh (RFC 4861 §6.2.4: the initial
+  // RAs, MAX_INITIAL_RTR_ADVERT_INTERVAL apart at most, as radvd does); going down stops it.
+  void on_link_up(Interface& in) override;
+  void on_link_down(Interface& in) override;
 
  protected:
   virtual void on_local_packet(Interface& in, const Frame& frame) {
@@ -58,6 +72,8 @@ class Router : public Node {
 
  private:
   enum class Error { kNoRoute, kAddressUnreachable, kHopLimitExceeded };
+  bool handle_nd(Interface& in, const Frame& frame);
+  void on_resolution_failed(const wire::Bytes& packet);
   void forward(Interface& in, const wire::Ipv6Header& header, const Frame& frame);
   void send_icmp_error(Interface& in, const wire::Ipv6Header& header, const Frame& frame,
                        Error error);
@@ -65,6 +81,7 @@ class Router : public Node {
   std::vector<Route> routes_;  // sorted by prefix length, longest first
   RouterCounters counters_;
   bool icmp_errors_ = true;
+  std::vector<std::unique_ptr<RaSender>> ra_senders_;
 };
 
 }  // namespace mipv6::sim
