@@ -84,6 +84,11 @@ void Slaac::add(const wire::Ipv6Address& address, std::uint8_t prefix_len,
     dad_step(address);
     return;
   }
+  if (config_.skip_dad && config_.skip_dad(address)) {
+    if (Managed* skipped = find(address)) skipped->dad_sent = config_.dup_addr_detect_transmits;
+    dad_step(address);
+    return;
+  }
   send_dad_ns(address);
   Managed* again = find(address);
   if (again == nullptr) return;
@@ -139,6 +144,8 @@ bool Slaac::on_packet(const NdInput& input) {
   const bool dad_running =
       m->state == AddressState::kTentative || m->state == AddressState::kOptimistic;
   if (!dad_running) return false;
+  // RFC 4429 §3.3: an Optimistic address is answered for (ND's business), unlike a tentative one.
+  if (!conflict && m->state == AddressState::kOptimistic) return false;
   // §5.4.3: an NS from a unicast source for a tentative address is silently discarded.
   if (conflict) duplicate(target);
   return true;

@@ -25,6 +25,10 @@ struct SlaacConfig {
   Duration retrans_timer = std::chrono::seconds(1);  // RFC 4861 §10 RetransTimer
   bool optimistic_dad = false;                       // RFC 4429
   bool link_local = true;  // form fe80::/64 + EUI-64 when the link comes up (§5.3)
+  // Addresses that skip DAD and are preferred at once (RFC 6275 §11.5.5: a mobile node back on
+  // its home link "MUST NOT perform Duplicate Address Detection on its own home address", which
+  // its home agent still defends). Empty: every address goes through DAD.
+  std::function<bool(const wire::Ipv6Address&)> skip_dad = {};
 };
 
 enum class AddressState : std::uint8_t { kTentative, kOptimistic, kPreferred, kDeprecated };

@@ -1,0 +1,105 @@
+// A mobile node as a simulated host (RFC 6275 §11): a Host (ND, SLAAC with DAD) hosting the real
+// core::MobileNode engine, with the data-plane duties the Linux daemon has (DESIGN.md §3):
+//  - inputs: Router Advertisements and other ND messages, Mobility Header and ICMPv6 packets,
+//    packets tunnelled from the home agent (decapsulated, RxPacket::tunnel set), Type 2 Routing
+//    header packets (only when accept_type2 allows, §11.3.3); NodeEvents from SLAAC
+//    (AddressAdded / AddressRemoved), link up / down, and the outcome of router probes
+//    (NeighborReachability, from the interface's Neighbor Unreachability Detection);
+//  - Transmit: a unicast Neighbor Solicitation to a router is a router probe (§11.5.1) and runs
+//    as NUD on the interface; the rest is sent on the given interface / link-layer address or
+//    routed by destination (Host::send);
+//  - TunnelRoute: recorded (the application's packets from the home address would go through
+//    it; the engine encapsulates its own HoTIs);
+//  - data (UDP, ICMPv6 Echo Request) is handed to an application callback with the path it came
+//    by: on the home link, through the home agent's tunnel, or route-optimised (Type 2).
+// Every Mobility Header message sent or received, every address and link event, is logged with
+// its virtual time (the handover report and tests read this log).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/mobile_node.h"
+#include "core/rng.h"
+#include "sim/engine_timer.h"
+#include "sim/host.h"
+
+namespace mipv6::sim {
+
+enum class DataPath : std::uint8_t { kHome, kTunnel, kRouteOptimized };
+const char* data_path_name(DataPath path);
+
+struct DeliveredData {
+  TimePoint at;
+  DataPath path;
+  wire::Bytes packet;  // the (inner) packet
+};
+
+// One line of the mobile node's log: "tx BU(H)", "rx BA 0", "up", "addr+ 2001:db8:a::..."...
+struct MobileEvent {
+  TimePoint at;
+  std::string what;
+  friend bool operator==(const MobileEvent&, const MobileEvent&) = default;
+};
+
+class MobileHost : public Host {
+ public:
+  using DataCallback = std::function<void(const DeliveredData&)>;
+
+  MobileHost(Scheduler& scheduler, std::string name, HostConfig config, std::uint64_t seed);
+  ~MobileHost() override;
+
+  // Creates the engine once the (host) interfaces exist. Unset link_local_address and
+  // link_layer_address are taken from the first interface (EUI-64, RFC 4291 App. A).
+  void start(core::MobileNodeConfig config);
+  core::MobileNode& engine() { return *engine_; }
+  void set_data_callback(DataCallback cb) { data_cb_ = std::move(cb); }
+  // Answer Echo Requests for a home address (RFC 4443 §4.2) the way the engine's send_path says
+  // (§11.3.1): normally at home, reverse-tunnelled to the home agent, or from the care-of address
+  // with a Home Address option once route-optimised.
+  void set_echo_reply(bool enabled) { echo_reply_ = enabled; }
+  struct SentCounters {
+    std::uint64_t home = 0;
+    std::uint64_t reverse_tunnel = 0;
+    std::uint64_t route_optimized = 0;
+  };
+  const SentCounters& sent_counters() const { return sent_; }
+  const std::vector<MobileEvent>& log() const { return log_; }
+  const std::vector<core::TunnelRoute>& tunnel_routes() const { return tunnels_; }
+
+  void on_frame(Interface& in, const Frame& frame) override;
+  void on_link_up(Interface& in) override;
+  void on_link_down(Interface& in) override;
+
+ private:
+  void on_address(Interface& in, const AddressEvent& event);
+  void on_packet(Interface& in, const Frame& frame);
+  void feed(const core::RxPacket& packet);
+  void deliver(const core::RxPacket& packet, DataPath path);
+  void echo_reply(const core::RxPacket& request, const wire::EchoRequest& echo);
+  void drain();
+  void carry_out(core::Action& action);
+  void transmit(core::Transmit& transmit);
+  bool router_probe(const core::Transmit& transmit);
+  void note(std::string what);
+  void note_packet(const char* direction, wire::ByteSpan packet);
+
+  core::SplitMix64 rng_;
+  std::unique_ptr<core::MobileNode> engine_;
+  std::unique_ptr<EngineTimer> timer_;
+  DataCallback data_cb_;
+  std::vector<MobileEvent> log_;
+  std::vector<core::TunnelRoute> tunnels_;
+  bool ra_seen_ = false;  // since the last link-up
+  bool echo_reply_ = false;
+  SentCounters sent_;
+};
+
+// "BU(H)", "BA 0", "HoTI"... for a packet carrying a Mobility Header; empty otherwise.
+std::string mobility_label(wire::ByteSpan packet);
+
+}  // namespace mipv6::sim
