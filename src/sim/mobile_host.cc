@@ -30,18 +30,6 @@ std::string bu_label(const wire::BindingUpdate& bu) {
 
 }  // namespace
 
-const char* data_path_name(DataPath path) {
-  switch (path) {
-    case DataPath::kHome:
-      return "home";
-    case DataPath::kTunnel:
-      return "tunnel";
-    case DataPath::kRouteOptimized:
-      return "direct";
-  }
-  return "";
-}
-
 std::string mobility_label(wire::ByteSpan packet) {
   auto rx = core::make_rx_packet(packet, 0);
   if (!rx) return {};

@@ -27,11 +27,12 @@
 #include "core/rng.h"
 #include "sim/engine_timer.h"
 #include "sim/host.h"
+#include "sim/scenario_result.h"
 
 namespace mipv6::sim {
 
-enum class DataPath : std::uint8_t { kHome, kTunnel, kRouteOptimized };
-const char* data_path_name(DataPath path);
+// How a data packet reached the node (sim/scenario_result.h).
+using DataPath = PathKind;
 
 struct DeliveredData {
   TimePoint at;

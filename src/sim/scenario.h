@@ -26,6 +26,7 @@
 #include "sim/home_agent_node.h"
 #include "sim/mobile_host.h"
 #include "sim/router.h"
+#include "sim/scenario_result.h"
 #include "sim/simulation.h"
 
 namespace mipv6::sim {
@@ -56,27 +57,6 @@ struct HandoverScenarioConfig {
 
 // The three moves of issue 5: to A at 5 s, to B at 15 s, home at 25 s.
 std::vector<Move> basic_moves();
-
-// Times are from the move; nullopt: the phase did not happen before the next move.
-struct HandoverReport {
-  std::string to;
-  TimePoint at;
-  std::optional<Duration> router_discovery;       // move -> first RA from the new link
-  std::optional<Duration> address_configuration;  // that RA -> care-of address usable (DAD)
-  // move -> the engine's decision, i.e. its first Binding Update (home registration or
-  // de-registration) on the new link: includes the probe of the old router (§11.5.1).
-  std::optional<Duration> movement_detection;
-  std::optional<Duration> home_registration;   // BU(H) sent -> BA received
-  std::optional<Duration> return_routability;  // first HoTI/CoTI -> BA of the CN's binding
-  std::optional<Duration> total;               // move -> first data packet received
-  std::uint64_t packets_sent = 0;              // CBR packets sent until the next move
-  std::uint64_t packets_lost = 0;              // of those, never received
-  std::uint64_t received_direct = 0;           // received route-optimised
-  std::uint64_t received_tunnel = 0;           // received through the home agent
-  std::uint64_t received_home = 0;             // received on the home link
-
-  std::string to_string() const;
-};
 
 struct CbrRecord {
   std::uint16_t sequence = 0;
