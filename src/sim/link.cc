@@ -124,6 +124,7 @@ void Link::send(Interface& from, Frame frame) {
 void Link::deliver(const Frame& frame) {
   ++counters_.frames_carried;
   if (pcap_) pcap_->write(scheduler_.now(), frame);
+  if (observer_) observer_(*this, scheduler_.now(), frame);
   ++delivering_;
   if (frame.destination.is_multicast()) {
     // Interfaces attached during this delivery (at the end) do not receive this frame.

@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,6 +80,10 @@ class Link {
   Duration serialisation_delay(std::size_t wire_bytes) const;
 
   void set_pcap(std::unique_ptr<PcapWriter> pcap) { pcap_ = std::move(pcap); }
+  // Called for every frame the link carries, at its arrival time (before delivery): what the
+  // scenario's signalling trace listens to.
+  using Observer = std::function<void(const Link& link, TimePoint at, const Frame& frame)>;
+  void set_observer(Observer observer) { observer_ = std::move(observer); }
   PcapWriter* pcap() const { return pcap_.get(); }
 
   // Attaches `iface` (detaching it from its current link first, with link-down there), then
@@ -109,6 +114,7 @@ class Link {
   core::SplitMix64 rng_;
   std::vector<LossBurst> bursts_;
   std::unique_ptr<PcapWriter> pcap_;
+  Observer observer_;
   LinkCounters counters_;
   // Attachment order = multicast delivery order. Detaching leaves a hole (nullptr) so that a
   // delivery in progress can keep iterating; holes are compacted between deliveries, once
