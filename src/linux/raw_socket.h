@@ -1,0 +1,85 @@
+// Raw IPv6 sockets for the data plane (DESIGN.md §3, issue 8):
+//  - Mobility Header (protocol 135) with IPV6_CHECKSUM at offset 4, so that the kernel fills the
+//    MH checksum on send and drops messages whose checksum is wrong (RFC 6275 §6.1.1);
+//  - ICMPv6, filtered to the types the caller handles (DHAAD, MPS/MPA, RA, NS...);
+//  - IPv6-in-IPv6 (protocol 41, RFC 2473): receives the inner packet of tunnelled traffic, and
+//    sending on it puts the payload in an outer header the kernel builds;
+//  - IPPROTO_RAW, header-included: whole packets, extension headers and all, sent as given.
+// Every socket reports the destination and arrival interface (IPV6_RECVPKTINFO) and the hop
+// limit (IPV6_RECVHOPLIMIT) of what it receives. All are nonblocking.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "linux/result.h"
+#include "linux/unique_fd.h"
+#include "wire/address.h"
+#include "wire/bytes.h"
+
+namespace mipv6::linux_dp {
+
+inline constexpr int kProtocolMobility = 135;      // IPPROTO_MH (RFC 6275 §6.1)
+inline constexpr int kProtocolIpv6InIpv6 = 41;     // IPPROTO_IPV6 (RFC 2473)
+inline constexpr int kMobilityChecksumOffset = 4;  // Checksum field of the MH (RFC 6275 §6.1.1)
+
+struct ReceivedPacket {
+  std::size_t length = 0;  // bytes stored in the buffer (what follows the headers the kernel ate)
+  bool truncated = false;  // the packet was longer than the buffer
+  wire::Ipv6Address source;
+  wire::Ipv6Address destination;  // from IPV6_PKTINFO
+  std::uint32_t ifindex = 0;      // arrival interface, from IPV6_PKTINFO
+  std::optional<int> hop_limit{};
+  // The Destination Options header that preceded the payload, as on the wire, when
+  // receive_destination_options(true) was asked for and the packet had one.
+  std::optional<wire::Bytes> destination_options{};
+};
+
+struct SendOptions {
+  std::optional<wire::Ipv6Address> source{};  // IPV6_PKTINFO source (must be local)
+  std::uint32_t ifindex = 0;                  // IPV6_PKTINFO outgoing interface; 0: routed
+  std::optional<int> hop_limit{};             // IPV6_HOPLIMIT for this packet
+};
+
+class RawSocket {
+ public:
+  static Result<RawSocket> open_mobility();
+  // Only ICMPv6 messages whose type is in `accepted_types` are delivered (ICMP6_FILTER).
+  static Result<RawSocket> open_icmpv6(std::span<const std::uint8_t> accepted_types);
+  static Result<RawSocket> open_ipv6_in_ipv6();
+  static Result<RawSocket> open_header_included();
+
+  int fd() const { return fd_.get(); }
+  int protocol() const { return protocol_; }
+
+  // Only traffic of this interface is received, and everything sent leaves through it.
+  Status bind_to_device(std::string_view interface_name);
+  // Marks what this socket sends, so that a policy rule can route the daemon's own signalling
+  // around its TUN routes (DESIGN.md §3).
+  Status set_mark(std::uint32_t mark);
+  Status bind_address(const wire::Ipv6Address& address);
+  Status receive_destination_options(bool enabled);
+
+  // One packet; EAGAIN when none is queued.
+  Result<ReceivedPacket> receive(std::span<std::byte> buffer);
+  // `payload` follows an IPv6 header the kernel builds (for the MH socket the checksum is filled
+  // by the kernel; for protocol 41 the payload is the inner packet). Not for header-included.
+  Status send(wire::ByteSpan payload, const wire::Ipv6Address& destination,
+              const SendOptions& options = {});
+  // Header-included socket only: `packet` is a whole IPv6 packet, sent unchanged and routed by
+  // its Destination Address (or out of `ifindex` when not 0).
+  Status send_packet(wire::ByteSpan packet, std::uint32_t ifindex = 0);
+
+ private:
+  RawSocket(UniqueFd fd, int protocol) : fd_(std::move(fd)), protocol_(protocol) {}
+  static Result<RawSocket> open(int protocol, std::string_view what);
+  Status set_option(int level, int name, int value, std::string_view what);
+
+  UniqueFd fd_;
+  int protocol_ = 0;
+};
+
+}  // namespace mipv6::linux_dp
