@@ -125,7 +125,31 @@ void HomeAgent::on_event(const NodeEvent& event, TimePoint now) {
     on_dad_result(*dad, now);
   } else if (const auto* update = std::get_if<PrefixUpdate>(&event)) {
     on_prefix_update(*update, now);
+  } else if (const auto* added = std::get_if<AddressAdded>(&event)) {
+    on_address_added(*added);
+  } else if (const auto* removed = std::get_if<AddressRemoved>(&event)) {
+    on_address_removed(*removed);
   }
+}
+
+// A global address configured on the home link after start (renumbering, §10.6.2): the home
+// agent answers Binding Updates and DHAAD on it too (§10.5.1: it is in its own list).
+void HomeAgent::on_address_added(const AddressAdded& added) {
+  if (added.ifindex != config_.home_ifindex || added.tentative || added.address.is_link_local() ||
+      added.address.is_multicast() || is_own_address(added.address))
+    return;
+  config_.addresses.push_back(added.address);
+  if (config_.home_agent) list_.set_self(config_.addresses, config_.preference);
+}
+
+// The primary address (the first) stays: it is the source of this agent's signalling.
+void HomeAgent::on_address_removed(const AddressRemoved& removed) {
+  auto& addresses = config_.addresses;
+  if (removed.ifindex != config_.home_ifindex || addresses.size() < 2) return;
+  auto it = std::find(addresses.begin() + 1, addresses.end(), removed.address);
+  if (it == addresses.end()) return;
+  addresses.erase(it);
+  if (config_.home_agent) list_.set_self(config_.addresses, config_.preference);
 }
 
 void HomeAgent::on_timeout(TimePoint now) {

@@ -197,6 +197,9 @@ class HomeAgent final : public Engine {
   // How long a first registration waits for its DadResult before it is dropped.
   static constexpr Duration kDadWait = 10s;
 
+  // One of the agent's addresses on the home link (global ones or the link-local one).
+  bool is_own_address(const wire::Ipv6Address& address) const;
+
  private:
   struct Reply {                             // where and how a BA goes (§9.5.4, §10.3.2)
     wire::Ipv6Address destination;           // the BU's source
@@ -251,11 +254,12 @@ class HomeAgent final : public Engine {
   std::uint8_t deregister(const wire::Ipv6Address& home, const Reply& reply, TimePoint now);
   void on_dad_result(const DadResult& result, TimePoint now);
   void on_prefix_update(const PrefixUpdate& update, TimePoint now);
+  void on_address_added(const AddressAdded& added);
+  void on_address_removed(const AddressRemoved& removed);
 
   Grant grant_for(const wire::BindingUpdate& bu, const wire::Ipv6Address& home,
                   const wire::Ipv6Address& care_of, TimePoint now) const;
   const HomePrefix* served_prefix(const wire::Ipv6Address& address, TimePoint now) const;
-  bool is_own_address(const wire::Ipv6Address& address) const;
   bool fast_dad_conflict(const wire::Ipv6Address& home, bool l) const;
 
   void send_ba(const Reply& reply, std::uint8_t status, Duration lifetime, bool with_advice);

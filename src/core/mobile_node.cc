@@ -132,6 +132,7 @@ std::vector<std::pair<std::string_view, std::uint64_t>> MobileNodeCounters::list
           {"deregistrations", deregistrations},
           {"failovers", failovers},
           {"home_addresses_given_up", home_addresses_given_up},
+          {"home_addresses_formed", home_addresses_formed},
           {"brr_received", brr_received},
           {"be_received", be_received},
           {"dhaad_sent", dhaad_sent},
@@ -165,18 +166,33 @@ MobileNode::MobileNode(MobileNodeConfig config, Rng& rng)
       list_(rng),
       detector_(movement_config(config_)),
       ro_(config_.route_optimization, rng) {
-  for (const auto& home_config : config_.home_addresses) {
-    Home home;
-    home.config = home_config;
-    home.candidates = home_config.home_agents;
-    // §11.7.1: L = 1 when the home address and the link-local address share their interface
-    // identifier (the home agent then defends both).
-    home.link_local_compatible =
-        config_.link_local_address &&
-        same_interface_id(*config_.link_local_address, home_config.home_address);
-    homes_.push_back(std::move(home));
-  }
+  for (const auto& home_config : config_.home_addresses)
+    homes_.push_back(make_home(home_config));
   ro_homes_.resize(homes_.size());
+}
+
+MobileNode::Home MobileNode::make_home(const HomeAddressConfig& config) const {
+  Home home;
+  home.config = config;
+  home.candidates = config.home_agents;
+  // §11.7.1: L = 1 when the home address and the link-local address share their interface
+  // identifier (the home agent then defends both).
+  home.link_local_compatible = config_.link_local_address &&
+                               same_interface_id(*config_.link_local_address, config.home_address);
+  return home;
+}
+
+void MobileNode::set_interface_preference(std::vector<std::uint32_t> order, TimePoint now) {
+  sync_route_optimization(now);
+  detector_.set_interface_preference(std::move(order), now);
+  after_input(now);
+}
+
+std::vector<Ipv6Address> MobileNode::home_addresses() const {
+  std::vector<Ipv6Address> out;
+  for (const auto& home : homes_)
+    out.push_back(home.config.home_address);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -579,14 +595,70 @@ void MobileNode::on_mpa(const RxPacket& packet, const wire::MobilePrefixAdvertis
   ++counters_.mpa_accepted;
   home->solicit.outstanding = false;
   home->solicit.retransmit_at.reset();
-  apply_prefixes(*home, mpa, now);
+  for (auto& formed : apply_prefixes(*home, mpa, now)) {
+    std::optional<Duration> valid;
+    for (const auto& option : mpa.options) {
+      const auto* pio = std::get_if<wire::PrefixInformationOption>(&option.body);
+      if (pio && formed.home_address.in_prefix(pio->prefix, pio->prefix_length) &&
+          pio->valid_lifetime != kInfiniteLifetime)
+        valid = std::chrono::seconds(pio->valid_lifetime);
+    }
+    add_home(std::move(formed), valid, now);
+  }
 }
 
-void MobileNode::apply_prefixes(Home& home, const wire::MobilePrefixAdvertisement& mpa,
-                                TimePoint now) {
+// §11.4.3: the PIOs of an accepted MPA are processed "as if they arrived in a Router
+// Advertisement on the mobile node's home link": a new autonomous (A) /64 forms a home address
+// with the same interface identifier (RFC 4862 §5.5.3 d), registered with the same home agent.
+std::optional<HomeAddressConfig> MobileNode::formed_home(const Home& home,
+                                                         const wire::PrefixInformationOption& pio,
+                                                         const Ipv6Address& agent) const {
+  if (!pio.a || pio.prefix_length != 64 || pio.valid_lifetime == 0 ||
+      pio.preferred_lifetime > pio.valid_lifetime || pio.prefix.is_link_local() ||
+      pio.prefix.is_multicast())
+    return std::nullopt;
+  for (const auto& other : homes_) {
+    if (other.config.home_address.in_prefix(pio.prefix, pio.prefix_length)) return std::nullopt;
+  }
+  HomeAddressConfig config;
+  config.home_address = masked(pio.prefix, 64);
+  std::copy(home.config.home_address.bytes.begin() + 8, home.config.home_address.bytes.end(),
+            config.home_address.bytes.begin() + 8);
+  config.prefix_length = 64;
+  config.home_agents = {agent};
+  return config;
+}
+
+void MobileNode::add_home(HomeAddressConfig config, std::optional<Duration> valid, TimePoint now) {
+  ++counters_.home_addresses_formed;
+  log(LogLevel::kInfo, "home address " + config.home_address.to_string() +
+                           " formed from a Mobile Prefix Advertisement");
+  detector_.add_home_prefix(
+      HomeLinkPrefix{masked(config.home_address, config.prefix_length), config.prefix_length}, now);
+  Home home = make_home(config);
+  if (valid) {
+    home.valid_until = now + *valid;
+    home.solicit_at = std::max(now, *home.valid_until - config_.prefix_solicit_lead);
+  }
+  homes_.push_back(std::move(home));
+  ro_homes_.resize(homes_.size());
+  // Away from home: register it at once (§11.7.1), like the others after a move.
+  if (care_of_ && !detector_.at_home()) start(homes_.back(), now);
+}
+
+std::vector<HomeAddressConfig> MobileNode::apply_prefixes(
+    Home& home, const wire::MobilePrefixAdvertisement& mpa, TimePoint now) {
+  std::vector<HomeAddressConfig> formed;
+  const auto agent = home.registered_with ? home.registered_with : target_ha(home);
   for (const auto& option : mpa.options) {
     const auto* pio = std::get_if<wire::PrefixInformationOption>(&option.body);
-    if (!pio || !home.config.home_address.in_prefix(pio->prefix, pio->prefix_length)) continue;
+    if (!pio) continue;
+    if (!home.config.home_address.in_prefix(pio->prefix, pio->prefix_length)) {
+      if (agent) {
+        if (auto config = formed_home(home, *pio, *agent)) formed.push_back(std::move(*config));
+      }
+      continue;
+    }
     // §11.4.3: processed as a PIO in an RA on the home link: it sets the home address's
     // valid lifetime (RFC 4862 §5.5.3), so the solicitation before it ends (§11.4.2).
     if (pio->valid_lifetime == kInfiniteLifetime) {
@@ -606,6 +678,7 @@ void MobileNode::apply_prefixes(Home& home, const wire::MobilePrefixAdvertisemen
       *home.valid_until < *entry->expiry)
     reregister = true;
   if (reregister && home.state == HomeState::kRegistered) register_home(home, now);
+  return formed;
 }
 
 // ---------------------------------------------------------------------------------------------

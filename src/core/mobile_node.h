@@ -222,6 +222,7 @@ struct MobileNodeCounters {
   std::uint64_t deregistrations = 0;
   std::uint64_t failovers = 0;
   std::uint64_t home_addresses_given_up = 0;
+  std::uint64_t home_addresses_formed = 0;  // from Mobile Prefix Advertisements (§11.4.3)
   std::uint64_t brr_received = 0;
   std::uint64_t be_received = 0;
   std::uint64_t dhaad_sent = 0;
@@ -294,6 +295,12 @@ class MobileNode final : public Engine {
   const std::vector<Forwarding>& forwardings() const { return forwardings_; }
 
   const MovementDetector& movement() const { return detector_; }
+  // See MovementDetector::set_interface_preference (the hosting node calls it when a radio
+  // comes up, to make before break).
+  void set_interface_preference(std::vector<std::uint32_t> order, TimePoint now);
+  // The home addresses in use: the configured ones and those formed from Mobile Prefix
+  // Advertisements (§11.4.3).
+  std::vector<wire::Ipv6Address> home_addresses() const;
   const RouteOptimization& route_optimization() const { return ro_; }
 
   // §11.5.5 step 2: Neighbor Solicitations for the home agent's link-layer address.
@@ -367,7 +374,16 @@ class MobileNode final : public Engine {
   void on_dhaad_reply(const RxPacket& packet, const wire::HomeAgentAddressDiscoveryReply& reply,
                       TimePoint now);
   void on_mpa(const RxPacket& packet, const wire::MobilePrefixAdvertisement& mpa, TimePoint now);
-  void apply_prefixes(Home& home, const wire::MobilePrefixAdvertisement& mpa, TimePoint now);
+  // Returns the home addresses to form from new prefixes (§11.4.3; added by add_home, after
+  // which `home` may be invalid).
+  std::vector<HomeAddressConfig> apply_prefixes(Home& home,
+                                                const wire::MobilePrefixAdvertisement& mpa,
+                                                TimePoint now);
+  void add_home(HomeAddressConfig config, std::optional<Duration> valid, TimePoint now);
+  std::optional<HomeAddressConfig> formed_home(const Home& home,
+                                               const wire::PrefixInformationOption& pio,
+                                               const wire::Ipv6Address& agent) const;
+  Home make_home(const HomeAddressConfig& config) const;
 
   // Registration steps.
   void start(Home& home, TimePoint now);

@@ -315,6 +315,18 @@ void MovementDetector::on_timeout(TimePoint now) {
   reconcile(now);
 }
 
+void MovementDetector::set_interface_preference(std::vector<std::uint32_t> order, TimePoint now) {
+  config_.interface_preference = std::move(order);
+  reconcile(now);
+}
+
+void MovementDetector::add_home_prefix(const HomeLinkPrefix& prefix, TimePoint now) {
+  auto& prefixes = config_.home_prefixes;
+  if (std::find(prefixes.begin(), prefixes.end(), prefix) != prefixes.end()) return;
+  prefixes.push_back(prefix);
+  reconcile(now);
+}
+
 std::optional<TimePoint> MovementDetector::next_deadline() const {
   std::optional<TimePoint> best;
   for (const auto& router : routers_) {

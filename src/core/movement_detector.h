@@ -191,6 +191,13 @@ class MovementDetector {
   void on_event(const NodeEvent& event, TimePoint now);
 
   void on_timeout(TimePoint now);
+  // The care-of interface preference, changed at run time (e.g. the radio that came up last
+  // first, for make-before-break): re-selects at once, so a ready router on a now better
+  // interface takes over (draft-04 §9.2).
+  void set_interface_preference(std::vector<std::uint32_t> order, TimePoint now);
+  // A home prefix learned after start (renumbering of the home link, RFC 6275 §11.4.3): its RAs
+  // now mean "at home" too (§11.5.2).
+  void add_home_prefix(const HomeLinkPrefix& prefix, TimePoint now);
   std::optional<TimePoint> next_deadline() const;
 
   std::vector<MovementDecision> take_decisions() { return std::exchange(decisions_, {}); }

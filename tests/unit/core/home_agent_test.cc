@@ -903,6 +903,22 @@ TEST_F(HomeAgentTest, MpsAnsweredWithMpaViaType2Header_10_6_1) {
   EXPECT_EQ(*packet.layout.type2_address, kHoa);
 }
 
+TEST_F(HomeAgentTest, AddressAddedOnHomeLinkBecomesOwn_10_6_2) {
+  // Renumbering: the new-prefix address configured on the home interface is the agent's too.
+  const Ipv6Address renumbered = addr("2001:db8:9::1");
+  EXPECT_FALSE(ha_->is_own_address(renumbered));
+  event(AddressAdded{kHomeIf + 1, renumbered, 64, std::nullopt, std::nullopt, false});
+  EXPECT_FALSE(ha_->is_own_address(renumbered));  // another interface
+  event(AddressAdded{kHomeIf, renumbered, 64, std::nullopt, std::nullopt, true});
+  EXPECT_FALSE(ha_->is_own_address(renumbered));  // still tentative
+  event(AddressAdded{kHomeIf, renumbered, 64, std::nullopt, std::nullopt, false});
+  EXPECT_TRUE(ha_->is_own_address(renumbered));
+  event(AddressRemoved{kHomeIf, renumbered});
+  EXPECT_FALSE(ha_->is_own_address(renumbered));
+  event(AddressRemoved{kHomeIf, kHa});  // the primary address stays
+  EXPECT_TRUE(ha_->is_own_address(kHa));
+}
+
 TEST_F(HomeAgentTest, MpsWithoutBindingGetsBindingError1_10_6_1) {
   feed(mps_packet(1));
   auto errors = mhs(wire::kMhTypeBindingError);

@@ -96,6 +96,24 @@ wire::Bytes mpa_packet(std::uint16_t identifier, std::uint32_t valid_lifetime,
   return icmp_packet(mpa, source, kCoa, type2);
 }
 
+// An MPA for the renumbered home link: the old prefix deprecated (preferred 0), a new one.
+wire::Bytes renumbering_mpa(std::uint16_t identifier, const char* new_prefix, bool autonomous) {
+  wire::MobilePrefixAdvertisement mpa;
+  mpa.identifier = identifier;
+  wire::PrefixInformationOption old_pio;
+  old_pio.prefix_length = 64;
+  old_pio.l = old_pio.a = true;
+  old_pio.valid_lifetime = 3600;
+  old_pio.preferred_lifetime = 0;
+  old_pio.prefix = addr("2001:db8:1::");
+  wire::PrefixInformationOption new_pio = old_pio;
+  new_pio.a = autonomous;
+  new_pio.preferred_lifetime = 3600;
+  new_pio.prefix = addr(new_prefix);
+  mpa.options = {wire::NdOption{old_pio}, wire::NdOption{new_pio}};
+  return icmp_packet(mpa, kHa, kCoa, kHoa);
+}
+
 struct Timed {
   TimePoint at;
   Action action;
@@ -819,6 +837,28 @@ TEST_F(PrefixDiscoveryTest, SolicitationBeforeHomeAddressBecomesInvalid_11_4_2) 
   }
   ASSERT_EQ(times.size(), 1u);
   EXPECT_EQ(times[0], 3540s);  // 60 s before the end of the valid lifetime
+}
+
+TEST_F(PrefixDiscoveryTest, NewPrefixFormsHomeAddressAndRegistersIt_11_4_3) {
+  auto identifier = register_with_status_1();
+  auto actions = feed(renumbering_mpa(identifier, "2001:db8:9::", true));
+  // Processed as a PIO in a home-link RA: same interface identifier on the new /64
+  // (RFC 4862 §5.5.3), registered at once with the home agent that sent the MPA (§11.7.1).
+  const Ipv6Address formed = addr("2001:db8:9::100");
+  EXPECT_EQ(mn_->counters().home_addresses_formed, 1u);
+  EXPECT_EQ(mn_->home_addresses(), (std::vector<Ipv6Address>{kHoa, formed}));
+  auto sent = bus(actions);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].layout.home_address, formed);
+  EXPECT_EQ(sent[0].layout.ipv6.destination, kHa);
+  EXPECT_TRUE(sent[0].message<wire::BindingUpdate>()->h());
+}
+
+TEST_F(PrefixDiscoveryTest, NonAutonomousOrKnownPrefixFormsNothing_11_4_3) {
+  auto identifier = register_with_status_1();
+  feed(renumbering_mpa(identifier, "2001:db8:9::", false));
+  EXPECT_EQ(mn_->counters().home_addresses_formed, 0u);
+  EXPECT_EQ(mn_->home_addresses().size(), 1u);
 }
 
 // ---------------------------------------------------------------------------------------------

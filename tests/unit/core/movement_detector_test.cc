@@ -608,6 +608,23 @@ TEST_F(MovementDetectorTest, SwitchingOffIsHonoured_9_2) {
   EXPECT_TRUE(only<MovedTo>(event(coa(1, "2001:db8:a::100"))).empty());
 }
 
+TEST_F(MovementDetectorTest, PreferenceChangedAtRunTimeSwitchesToReadyInterface_9_2) {
+  // Make before break: two radios with usable care-of addresses; the hosting node prefers
+  // the one that came up last.
+  MovementDetectorConfig c = config();
+  c.interface_preference = {2, 1};
+  reset(c);
+  ra("fe80::c", {1800, {{"2001:db8:c::"}}, std::nullopt, false, std::nullopt}, 2);
+  event(coa(2, "2001:db8:c::100"));
+  ra(kRouterA, kLinkA, 1);
+  EXPECT_TRUE(only<MovedTo>(event(coa(1, "2001:db8:a::100"))).empty());  // 2 is preferred
+  detector_.set_interface_preference({1, 2}, now_);
+  auto moved = only<MovedTo>(detector_.take_decisions());
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].care_of_address, addr("2001:db8:a::100"));
+  EXPECT_EQ(moved[0].reason, MoveReason::kPreferredInterface);
+}
+
 TEST_F(MovementDetectorTest, RetainedCareOfLostWithItsLinkIsReported_11_5_4) {
   MovementDetectorConfig c = config();
   c.interface_preference = {1, 2};
