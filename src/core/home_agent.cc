@@ -410,10 +410,12 @@ void HomeAgent::complete_registration(BindingCacheEntry& entry, const Grant& gra
         link_locals_.erase(link_local);
     }
   }
-  if (config_.refresh_request_lead && grant.lifetime > *config_.refresh_request_lead)
+  if (config_.refresh_request_lead && grant.lifetime > *config_.refresh_request_lead) {
     refresh_request_at_[entry.home_address] = entry.expires - *config_.refresh_request_lead;
-  else
+    wake_at(entry.home_address, entry.expires - *config_.refresh_request_lead);
+  } else {
     refresh_request_at_.erase(entry.home_address);
+  }
   send_ba(reply, grant.status, grant.lifetime, true);
 }
 
@@ -439,11 +441,21 @@ std::uint8_t HomeAgent::deregister(const Ipv6Address& home, const Reply& reply, 
   return wire::kBaStatusAccepted;
 }
 
+std::unordered_map<Ipv6Address, HomeAgent::PendingDad>::iterator HomeAgent::find_dad(
+    const Ipv6Address& address) {
+  if (auto it = dad_.find(address); it != dad_.end() || !address.is_link_local()) return it;
+  // A link-local address: the home address with its interface identifier on a home prefix.
+  for (const auto& prefix : config_.prefixes) {
+    Ipv6Address home = address;
+    std::copy(prefix.prefix.bytes.begin(), prefix.prefix.bytes.begin() + 8, home.bytes.begin());
+    auto it = dad_.find(home);
+    if (it != dad_.end() && it->second.grant.l) return it;
+  }
+  return dad_.end();
+}
+
 void HomeAgent::on_dad_result(const DadResult& result, TimePoint now) {
-  auto it = std::find_if(dad_.begin(), dad_.end(), [&](const auto& pending) {
-    return pending.first == result.address ||
-           (pending.second.grant.l && derived_link_local(pending.first) == result.address);
-  });
+  auto it = find_dad(result.address);
   if (it == dad_.end()) return;
   Ipv6Address home = it->first;
   if (result.duplicate) {
@@ -482,6 +494,7 @@ void HomeAgent::start_interception(const BindingCacheEntry& entry, TimePoint now
     send_neighbor_advertisement(derived_link_local(entry.home_address));
   advertising_[entry.home_address] =
       Advertising{kMaxNeighborAdvertisement - 1, now + kRetransTimer};
+  wake_at(entry.home_address, now + kRetransTimer);
 }
 
 void HomeAgent::stop_interception(const BindingCacheEntry& entry) {
@@ -844,6 +857,7 @@ void HomeAgent::answer_mps(const RxPacket& packet, const wire::MobilePrefixSolic
   if (state.last_sent && now - *state.last_sent < 1s) {
     state.solicited = mps.identifier;
     state.solicited_at = *state.last_sent + 1s;
+    wake_at(*home, *state.solicited_at);
     ++counters_.rate_limited;
     return;
   }
@@ -865,11 +879,13 @@ void HomeAgent::schedule_unsolicited_mpas(TimePoint now) {
       // The first transmission waits for the rate limit; the retries follow it.
       state.retries_left = kPrefixAdvRetries + 1;
       state.retransmit_at = *state.last_sent + 1s;
+      wake_at(home, *state.retransmit_at);
       continue;
     }
     send_mpa(*entry, state.identifier, now);
     state.retries_left = kPrefixAdvRetries;
     state.retransmit_at = now + state.timeout;
+    wake_at(home, *state.retransmit_at);
   }
 }
 
@@ -963,61 +979,67 @@ void HomeAgent::run_timers(TimePoint now) {
   for (const auto& expired : cache_.expire(now))
     handle_expired(expired);
   list_.expire(now);
-  for (auto it = advertising_.begin(); it != advertising_.end();) {
-    auto& [home, state] = *it;
-    const BindingCacheEntry* entry = cache_.find(home);
-    if (entry == nullptr || entry->state != BindingState::kValid) {
-      it = advertising_.erase(it);
-      continue;
-    }
-    if (state.next <= now) {
+  while (!wakeups_.empty() && wakeups_.top().first <= now) {
+    const Ipv6Address home = wakeups_.top().second;
+    wakeups_.pop();
+    run_home_timers(home, now);
+  }
+}
+
+void HomeAgent::run_home_timers(const Ipv6Address& home, TimePoint now) {
+  const BindingCacheEntry* entry = cache_.find(home);
+  const bool valid = entry != nullptr && entry->state == BindingState::kValid;
+  if (auto it = advertising_.find(home); it != advertising_.end()) {
+    Advertising& state = it->second;
+    if (!valid) {
+      advertising_.erase(it);
+    } else if (state.next <= now) {
       send_neighbor_advertisement(home);
       if (entry->link_local_compatible) send_neighbor_advertisement(derived_link_local(home));
       --state.remaining;
       state.next += kRetransTimer;
+      if (state.remaining > 0)
+        wake_at(home, state.next);
+      else
+        advertising_.erase(it);
     }
-    it = state.remaining > 0 ? std::next(it) : advertising_.erase(it);
   }
-  for (auto it = mpa_.begin(); it != mpa_.end();) {
-    auto& [home, state] = *it;
-    const BindingCacheEntry* entry = cache_.find(home);
+  if (auto it = mpa_.find(home); it != mpa_.end()) {
     // §10.6.2: scheduled MPAs are cancelled when the home registration ends.
-    if (entry == nullptr || entry->state != BindingState::kValid) {
-      it = mpa_.erase(it);
-      continue;
-    }
-    ++it;
-    if (state.solicited_at && *state.solicited_at <= now) {
-      send_mpa(*entry, *state.solicited, now);
-      state.solicited.reset();
-      state.solicited_at.reset();
-    }
-    if (state.retransmit_at && *state.retransmit_at <= now) {
-      if (state.retries_left == 0) {
-        state.retransmit_at.reset();
-        continue;
-      }
-      // §10.6.2: PREFIX_ADV_TIMEOUT, doubling, PREFIX_ADV_RETRIES times, until an MPS. More
-      // retries than that left: this is the rate-limited first transmission.
-      if (state.retries_left <= kPrefixAdvRetries) {
-        ++counters_.mpa_retransmitted;
-        state.timeout *= 2;
-      }
-      send_mpa(*entry, state.identifier, now);
-      --state.retries_left;
-      state.retransmit_at = now + state.timeout;
-    }
+    if (!valid)
+      mpa_.erase(it);
+    else
+      run_mpa_timers(*entry, it->second, now);
   }
-  for (auto it = refresh_request_at_.begin(); it != refresh_request_at_.end();) {
-    if (it->second > now) {
-      ++it;
-      continue;
-    }
-    const BindingCacheEntry* entry = cache_.find(it->first);
-    if (entry != nullptr && entry->state == BindingState::kValid)
-      send_binding_refresh_request(*entry);
-    it = refresh_request_at_.erase(it);
+  if (auto it = refresh_request_at_.find(home);
+      it != refresh_request_at_.end() && it->second <= now) {
+    if (valid) send_binding_refresh_request(*entry);
+    refresh_request_at_.erase(it);
   }
+}
+
+void HomeAgent::run_mpa_timers(const BindingCacheEntry& entry, PrefixAdvertising& state,
+                               TimePoint now) {
+  if (state.solicited_at && *state.solicited_at <= now) {
+    send_mpa(entry, *state.solicited, now);
+    state.solicited.reset();
+    state.solicited_at.reset();
+  }
+  if (!state.retransmit_at || *state.retransmit_at > now) return;
+  if (state.retries_left == 0) {
+    state.retransmit_at.reset();
+    return;
+  }
+  // §10.6.2: PREFIX_ADV_TIMEOUT, doubling, PREFIX_ADV_RETRIES times, until an MPS. More
+  // retries than that left: this is the rate-limited first transmission.
+  if (state.retries_left <= kPrefixAdvRetries) {
+    ++counters_.mpa_retransmitted;
+    state.timeout *= 2;
+  }
+  send_mpa(entry, state.identifier, now);
+  --state.retries_left;
+  state.retransmit_at = now + state.timeout;
+  wake_at(entry.home_address, *state.retransmit_at);
 }
 
 std::optional<TimePoint> HomeAgent::next_deadline() const {
@@ -1026,14 +1048,7 @@ std::optional<TimePoint> HomeAgent::next_deadline() const {
     if (t && (!next || *t < *next)) next = t;
   };
   consider(list_.next_expiry());
-  for (const auto& [home, state] : advertising_)
-    consider(state.next);
-  for (const auto& [home, state] : mpa_) {
-    consider(state.retransmit_at);
-    consider(state.solicited_at);
-  }
-  for (const auto& [home, at] : refresh_request_at_)
-    consider(at);
+  if (!wakeups_.empty()) consider(wakeups_.top().first);
   return next;
 }
 
