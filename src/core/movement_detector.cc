@@ -247,6 +247,21 @@ void MovementDetector::on_link_down(const LinkDown& event, TimePoint now) {
   if (router == nullptr || router->ifindex != event.ifindex) return;
   probe(routers_[*current_], now);
   solicit_on_other_links(event.ifindex, now);
+  // With link-layer hints trusted, a router on another interface that is up, with a care-of
+  // address ready, takes over at once (§11.5.1 lets lower-layer indications speed detection up;
+  // nothing reaches the current router through a link that is down). The probe still runs, in
+  // case the link comes back.
+  if (config_.l2_hint_implies_movement && ready_router_elsewhere(event.ifindex, now)) {
+    current_.reset();
+    pending_reason_ = MoveReason::kMovement;
+  }
+}
+
+bool MovementDetector::ready_router_elsewhere(std::uint32_t ifindex, TimePoint now) const {
+  return std::any_of(routers_.begin(), routers_.end(), [&](const RouterEntry& r) {
+    return r.ifindex != ifindex && usable_default(r, now) &&
+           (home_prefix_on_link(r) || best_care_of(r) != nullptr);
+  });
 }
 
 // Care-of addresses come from anything that configures addresses (SLAAC, DHCPv6, static):

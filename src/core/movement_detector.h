@@ -240,6 +240,7 @@ class MovementDetector {
   void reconcile(TimePoint now);
   void select_default_router(TimePoint now);
   void maybe_switch_interface(TimePoint now);
+  bool ready_router_elsewhere(std::uint32_t ifindex, TimePoint now) const;
   bool usable_default(const RouterEntry& router, TimePoint now) const;
   std::size_t interface_rank(std::uint32_t ifindex) const;
   std::optional<HomeLinkPrefix> home_prefix_on_link(const RouterEntry& router) const;

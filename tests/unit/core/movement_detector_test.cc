@@ -625,6 +625,36 @@ TEST_F(MovementDetectorTest, PreferenceChangedAtRunTimeSwitchesToReadyInterface_
   EXPECT_EQ(moved[0].reason, MoveReason::kPreferredInterface);
 }
 
+TEST_F(MovementDetectorTest, LinkDownWithTrustedHintsSwitchesToReadyRadioAtOnce_11_5_1) {
+  MovementDetectorConfig c = config();
+  c.interface_preference = {1, 2};
+  c.l2_hint_implies_movement = true;
+  reset(c);
+  ra(kRouterA, kLinkA, 1);
+  event(coa(1, "2001:db8:a::100"));
+  ra("fe80::c", {1800, {{"2001:db8:c::"}}, std::nullopt, false, std::nullopt}, 2);
+  event(coa(2, "2001:db8:c::100"));
+  ASSERT_EQ(detector_.primary_care_of_address(), addr("2001:db8:a::100"));
+  // Radio 1 goes down: no probe timeout to wait for, radio 2 is ready.
+  auto moved = only<MovedTo>(event(LinkDown{1}));
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].care_of_address, addr("2001:db8:c::100"));
+  EXPECT_EQ(moved[0].ifindex, 2u);
+}
+
+TEST_F(MovementDetectorTest, LinkDownWithoutTrustedHintsWaitsForTheProbe_11_5_1) {
+  MovementDetectorConfig c = config();
+  c.interface_preference = {1, 2};
+  c.l2_hint_implies_movement = false;
+  reset(c);
+  ra(kRouterA, kLinkA, 1);
+  event(coa(1, "2001:db8:a::100"));
+  ra("fe80::c", {1800, {{"2001:db8:c::"}}, std::nullopt, false, std::nullopt}, 2);
+  event(coa(2, "2001:db8:c::100"));
+  EXPECT_TRUE(only<MovedTo>(event(LinkDown{1})).empty());
+  EXPECT_EQ(detector_.primary_care_of_address(), addr("2001:db8:a::100"));
+}
+
 TEST_F(MovementDetectorTest, RetainedCareOfLostWithItsLinkIsReported_11_5_4) {
   MovementDetectorConfig c = config();
   c.interface_preference = {1, 2};
