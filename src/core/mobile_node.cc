@@ -182,6 +182,20 @@ MobileNode::Home MobileNode::make_home(const HomeAddressConfig& config) const {
   return home;
 }
 
+LinkLayerAddress MobileNode::link_layer_address_of(std::uint32_t ifindex) const {
+  for (const auto& iface : config_.interfaces) {
+    if (iface.ifindex == ifindex) return iface.link_layer_address;
+  }
+  return config_.link_layer_address;
+}
+
+std::optional<Ipv6Address> MobileNode::link_local_address_of(std::uint32_t ifindex) const {
+  for (const auto& iface : config_.interfaces) {
+    if (iface.ifindex == ifindex && iface.link_local_address) return iface.link_local_address;
+  }
+  return config_.link_local_address;
+}
+
 void MobileNode::set_interface_preference(std::vector<std::uint32_t> order, TimePoint now) {
   sync_route_optimization(now);
   detector_.set_interface_preference(std::move(order), now);
@@ -1080,10 +1094,10 @@ void MobileNode::send_router_solicitation(const SendRouterSolicitation& rs) {
   // SLLAO) or, without one, from the unspecified address (and then no SLLAO, §4.1).
   wire::RouterSolicitation solicitation;
   Ipv6Address source{};
-  if (config_.link_local_address) {
-    source = *config_.link_local_address;
+  if (auto link_local = link_local_address_of(rs.ifindex)) {
+    source = *link_local;
     solicitation.options = {wire::NdOption{
-        wire::SourceLinkLayerAddressOption{link_layer_bytes(config_.link_layer_address)}}};
+        wire::SourceLinkLayerAddressOption{link_layer_bytes(link_layer_address_of(rs.ifindex))}}};
   }
   wire::Icmpv6Message message;
   message.body = std::move(solicitation);
@@ -1097,16 +1111,16 @@ void MobileNode::send_router_probe(const ProbeRouter& probe) {
   // §11.5.1, RFC 4861 §7.3.3: a unicast Neighbor Solicitation to the router, hop limit 255;
   // the data plane reports the outcome as a NeighborReachability event.
   Ipv6Address source{};
-  if (config_.link_local_address) {
-    source = *config_.link_local_address;
+  if (auto link_local = link_local_address_of(probe.ifindex)) {
+    source = *link_local;
   } else if (care_of_) {
     source = care_of_->address;
   }
   wire::NeighborSolicitation ns;
   ns.target_address = probe.address;
   if (!source.is_unspecified()) {
-    ns.options = {wire::NdOption{
-        wire::SourceLinkLayerAddressOption{link_layer_bytes(config_.link_layer_address)}}};
+    ns.options = {wire::NdOption{wire::SourceLinkLayerAddressOption{
+        link_layer_bytes(link_layer_address_of(probe.ifindex))}}};
   }
   wire::Icmpv6Message message;
   message.body = std::move(ns);
@@ -1141,7 +1155,7 @@ void MobileNode::on_moved(const MovedTo& moved, TimePoint now) {
 void MobileNode::on_at_home(const AtHome& at_home, TimePoint now) {
   HomeLink link;
   link.ifindex = at_home.ifindex;
-  link.link_layer_address = config_.link_layer_address;
+  link.link_layer_address = link_layer_address_of(at_home.ifindex);
   link.prefix = at_home.home_prefix.prefix;
   link.prefix_length = at_home.home_prefix.prefix_length;
   // The home addresses of that prefix return home together (returned_home); the home agent of

@@ -139,6 +139,15 @@ struct MobileNodeConfig {
   // The node's own link-layer address: the TLLA of the Neighbor Advertisements sent on
   // returning home (§11.5.5 step 6) and the SLLAO of router probes.
   LinkLayerAddress link_layer_address{};
+  // A node with several interfaces (radios): each one's own link-layer and link-local address,
+  // used for what is sent on it (RSs, router probes, the NAs on returning home, §11.5.5).
+  // Interfaces not listed use the two fields above.
+  struct InterfaceAddresses {
+    std::uint32_t ifindex = 0;
+    LinkLayerAddress link_layer_address{};
+    std::optional<wire::Ipv6Address> link_local_address;
+  };
+  std::vector<InterfaceAddresses> interfaces;
   // Movement detection (§11.5); the home prefixes of `home_addresses` are added to
   // movement.home_prefixes. movement.interface_preference is the care-of interface preference.
   MovementDetectorConfig movement;
@@ -384,6 +393,8 @@ class MobileNode final : public Engine {
                                                const wire::PrefixInformationOption& pio,
                                                const wire::Ipv6Address& agent) const;
   Home make_home(const HomeAddressConfig& config) const;
+  LinkLayerAddress link_layer_address_of(std::uint32_t ifindex) const;
+  std::optional<wire::Ipv6Address> link_local_address_of(std::uint32_t ifindex) const;
 
   // Registration steps.
   void start(Home& home, TimePoint now);

@@ -1146,6 +1146,26 @@ TEST_F(CompositionTest, LinkUpSendsRouterSolicitationFromLinkLocal_RFC4861_6_3_7
   EXPECT_EQ(mn_->counters().rs_sent, 1u);
 }
 
+TEST_F(CompositionTest, EachRadioSolicitsWithItsOwnAddresses_RFC4861_4_1) {
+  // Two radios: what goes out of the second carries its link-local address and its MAC.
+  auto config = config_for({kHa});
+  config.link_local_address = kMnLinkLocal;
+  config.link_layer_address = kMnMac;
+  const LinkLayerAddress second_mac{0x02, 0, 0, 0, 0, 0x22};
+  config.interfaces = {{kCoaIf + 1, second_mac, addr("fe80::22")}};
+  make(std::move(config));
+  auto first = icmp_of(event(LinkUp{kCoaIf}), wire::RouterSolicitation::kType);
+  auto second = icmp_of(event(LinkUp{kCoaIf + 1}), wire::RouterSolicitation::kType);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(first[0].layout.ipv6.source, kMnLinkLocal);
+  EXPECT_EQ(second[0].layout.ipv6.source, addr("fe80::22"));
+  const auto& option = second[0].icmp_body<wire::RouterSolicitation>()->options.at(0);
+  const auto* sllao = std::get_if<wire::SourceLinkLayerAddressOption>(&option.body);
+  ASSERT_NE(sllao, nullptr);
+  EXPECT_EQ(std::to_integer<int>(sllao->link_layer_address.at(5)), 0x22);
+}
+
 TEST_F(CompositionTest, RouterSolicitationWithoutLinkLocalComesFromUnspecified_RFC4861_4_1) {
   make(config_for({kHa}));
   auto rs = icmp_of(event(LinkUp{kCoaIf}), wire::RouterSolicitation::kType);
