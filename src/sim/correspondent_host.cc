@@ -16,12 +16,22 @@ CorrespondentHost::CorrespondentHost(Scheduler& scheduler, std::string name, Hos
 
 CorrespondentHost::~CorrespondentHost() {
   scheduler().cancel(cbr_event_);
+  scheduler().cancel(udp_.event);
 }
 
 void CorrespondentHost::start(core::CorrespondentNodeConfig config) {
-  engine_ = std::make_unique<core::CorrespondentNode>(std::move(config), rng_, scheduler().now());
+  config_ = std::move(config);
+  timer_.reset();
+  engine_ = std::make_unique<core::CorrespondentNode>(config_, rng_, scheduler().now());
   timer_ = std::make_unique<EngineTimer>(scheduler(), *engine_, [this] { drain(); });
   drain();
+}
+
+// §9.5: the Binding Cache and the nonces live in memory only; the new engine draws a new Kcn
+// (§5.2.7), so tokens the mobile node holds no longer verify.
+void CorrespondentHost::reboot() {
+  ++reboots_;
+  start(config_);
 }
 
 void CorrespondentHost::on_packet(Interface& in, const Frame& frame) {
@@ -39,7 +49,17 @@ void CorrespondentHost::on_packet(Interface& in, const Frame& frame) {
   }
   engine_->on_packet(*rx, now);
   note_reply(*rx);
+  note_udp(*rx);
   drain();
+}
+
+// §9.3.1: a datagram with a Home Address option that passed the check came route-optimised.
+void CorrespondentHost::note_udp(const core::RxPacket& packet) {
+  auto sequence = udp_cbr_sequence(packet);
+  if (!sequence) return;
+  udp_received_.push_back(
+      UdpReceived{*sequence, scheduler().now(),
+                  packet.layout.home_address ? PathKind::kRouteOptimized : PathKind::kHome});
 }
 
 void CorrespondentHost::note_reply(const core::RxPacket& packet) {
@@ -91,6 +111,36 @@ void CorrespondentHost::send_cbr() {
   cbr_.push_back(CbrSent{echo.sequence_number, now, care_of.has_value()});
   send(core::build_icmpv6_packet(
       {cbr_source_, care_of.value_or(cbr_destination_), std::nullopt, type2, 64}, message));
+  if (engine_) drain();
+}
+
+}  // namespace mipv6::sim
+
+namespace mipv6::sim {
+
+void CorrespondentHost::start_udp_cbr(const wire::Ipv6Address& source,
+                                      const wire::Ipv6Address& destination, Duration interval,
+                                      std::size_t payload, TimePoint from, TimePoint until) {
+  scheduler().cancel(udp_.event);
+  udp_ = UdpSource{source, destination, interval, payload, until, {}};
+  udp_.event = scheduler().schedule(from, [this] { send_udp(); });
+}
+
+// §9.3.2: with a binding, to the care-of address with a Type 2 Routing header holding the home
+// address; otherwise to the home address (the home agent intercepts it, §10.4.1).
+void CorrespondentHost::send_udp() {
+  const TimePoint now = scheduler().now();
+  if (now >= udp_.until) return;
+  udp_.event = scheduler().schedule_in(udp_.interval, [this] { send_udp(); });
+  auto care_of = engine_ ? engine_->care_of_address_for(udp_.destination, now) : std::nullopt;
+  std::optional<wire::Ipv6Address> type2;
+  if (care_of) type2 = udp_.destination;
+  const auto sequence = static_cast<std::uint32_t>(udp_sent_.size());
+  udp_sent_.push_back(UdpSent{sequence, now, care_of.has_value(),
+                              care_of ? PathKind::kRouteOptimized : PathKind::kHome});
+  send(build_udp_cbr_packet(
+      {udp_.source, care_of.value_or(udp_.destination), std::nullopt, type2, 64}, sequence,
+      udp_.payload));
   if (engine_) drain();
 }
 

@@ -5,8 +5,10 @@
 //  - Transmit: routed by destination (Host::send);
 //  - BindingRoute: packets for the home address go to the care-of address with a Type 2 Routing
 //    header (§9.3.2; care_of_address_for decides, per packet, and records the use).
-// It also carries a constant-bit-rate source: ICMPv6 Echo Requests to a home address at a fixed
-// interval, each recorded with its send time (the traffic report matches receptions to them).
+// It also carries constant-bit-rate sources: ICMPv6 Echo Requests to a home address at a fixed
+// interval, each recorded with its send time (the traffic report matches receptions to them),
+// and UDP datagrams (sim/udp_cbr.h) both ways: a source to a home address and a sink.
+// reboot() loses the engine's state (Binding Cache, nonces: §9.5) while the sources keep running.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include "core/rng.h"
 #include "sim/engine_timer.h"
 #include "sim/host.h"
+#include "sim/udp_cbr.h"
 
 namespace mipv6::sim {
 
@@ -37,6 +40,10 @@ class CorrespondentHost : public Host {
 
   void start(core::CorrespondentNodeConfig config);
   core::CorrespondentNode& engine() { return *engine_; }
+  // The node reboots: a fresh engine with the configuration of start() and a new Kcn; its
+  // Binding Cache and nonces are lost (§9.5, §5.2.7). The CBR sources keep running.
+  void reboot();
+  std::uint64_t reboots() const { return reboots_; }
 
   // Sends an Echo Request from `source` to `home_address` every `interval` in [from, until).
   void start_cbr(const wire::Ipv6Address& source, const wire::Ipv6Address& home_address,
@@ -52,10 +59,21 @@ class CorrespondentHost : public Host {
   };
   const std::vector<CbrReply>& cbr_replies() const { return replies_; }
 
+  // Sends a UDP datagram of `payload` octets from `source` to `destination` (a home address)
+  // every `interval` in [from, until): to the care-of address with a Type 2 Routing header
+  // when the engine holds a binding (§9.3.2), else to the home address.
+  void start_udp_cbr(const wire::Ipv6Address& source, const wire::Ipv6Address& destination,
+                     Duration interval, std::size_t payload, TimePoint from, TimePoint until);
+  const std::vector<UdpSent>& udp_sent() const { return udp_sent_; }
+  // CBR datagrams received (any source), in arrival order.
+  const std::vector<UdpReceived>& udp_received() const { return udp_received_; }
+
  private:
   void on_packet(Interface& in, const Frame& frame);
   void send_cbr();
   void note_reply(const core::RxPacket& packet);
+  void note_udp(const core::RxPacket& packet);
+  void send_udp();
   void drain();
 
   core::SplitMix64 rng_;
@@ -69,6 +87,19 @@ class CorrespondentHost : public Host {
   EventId cbr_event_;
   std::uint64_t hao_rejected_ = 0;
   std::vector<CbrReply> replies_;
+  core::CorrespondentNodeConfig config_;
+  std::uint64_t reboots_ = 0;
+  struct UdpSource {
+    wire::Ipv6Address source;
+    wire::Ipv6Address destination;
+    Duration interval{};
+    std::size_t payload = kUdpCbrMinimumPayload;
+    TimePoint until{};
+    EventId event;
+  };
+  UdpSource udp_;
+  std::vector<UdpSent> udp_sent_;
+  std::vector<UdpReceived> udp_received_;
 };
 
 }  // namespace mipv6::sim

@@ -1,6 +1,7 @@
 #include "sim/link.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "sim/random.h"
 
@@ -38,8 +39,10 @@ void Link::attach(Interface& iface) {
   iface.tx_busy_until_ = scheduler_.now();
   iface.tx_waiting_.clear();
   iface.tx_waiting_head_ = 0;
+  iface.attach_seq_ = next_attach_seq_++;
   slot_of_[&iface] = attached_.size();
   attached_.push_back(&iface);
+  index(iface);
   by_mac_[iface.mac()] = &iface;
   for (const InterfaceAddress& a : iface.addresses())
     learn(iface, a.address);
@@ -58,6 +61,10 @@ void Link::forget(Interface& iface) {
   attached_[slot->second] = nullptr;
   slot_of_.erase(slot);
   ++holes_;
+  unindex(iface);
+  if (delivering_ != 0)
+    std::replace(group_receivers_.begin(), group_receivers_.end(), &iface,
+                 static_cast<Interface*>(nullptr));
   auto mac = by_mac_.find(iface.mac());
   if (mac != by_mac_.end() && mac->second == &iface) by_mac_.erase(mac);
   for (const InterfaceAddress& a : iface.addresses())
@@ -74,6 +81,55 @@ void Link::compact() {
   for (std::size_t i = 0; i < attached_.size(); ++i)
     slot_of_[attached_[i]] = i;
   holes_ = 0;
+}
+
+namespace {
+
+void erase_one(std::vector<Interface*>& list, Interface* iface) {
+  auto it = std::find(list.begin(), list.end(), iface);
+  if (it != list.end()) list.erase(it);
+}
+
+}  // namespace
+
+bool Link::attached_earlier(const Interface* a, const Interface* b) {
+  return a->attach_seq_ < b->attach_seq_;
+}
+
+// Inserts `iface` at its place in `list` (ordered by attachment): at the end when it joins at
+// attach time, the common case.
+void Link::insert_ordered(std::vector<Interface*>& list, Interface* iface) {
+  list.insert(std::upper_bound(list.begin(), list.end(), iface, attached_earlier), iface);
+}
+
+void Link::index(Interface& iface) {
+  if (!iface.filter_multicast_) {
+    insert_ordered(unfiltered_, &iface);
+    return;
+  }
+  for (const auto& [group, count] : iface.groups_)
+    add_listener(iface, group);
+}
+
+void Link::unindex(Interface& iface) {
+  if (!iface.filter_multicast_) {
+    erase_one(unfiltered_, &iface);
+    return;
+  }
+  for (const auto& [group, count] : iface.groups_)
+    remove_listener(iface, group);
+}
+
+void Link::add_listener(Interface& iface, const MacAddress& group) {
+  if (group == kAllNodesMac) return;  // everyone: the attachment list itself
+  insert_ordered(members_[group], &iface);
+}
+
+void Link::remove_listener(Interface& iface, const MacAddress& group) {
+  auto it = members_.find(group);
+  if (it == members_.end()) return;
+  erase_one(it->second, &iface);
+  if (it->second.empty()) members_.erase(it);
 }
 
 void Link::learn(Interface& iface, const wire::Ipv6Address& address) {
@@ -126,7 +182,10 @@ void Link::deliver(const Frame& frame) {
   if (pcap_) pcap_->write(scheduler_.now(), frame);
   if (observer_) observer_(*this, scheduler_.now(), frame);
   ++delivering_;
-  if (frame.destination.is_multicast()) {
+  if (frame.destination.is_multicast() && frame.destination != kAllNodesMac &&
+      frame.destination != MacAddress::broadcast()) {
+    deliver_to_group(frame);
+  } else if (frame.destination.is_multicast()) {
     // Interfaces attached during this delivery (at the end) do not receive this frame.
     const std::size_t n = attached_.size();
     for (std::size_t i = 0; i < n; ++i) {
@@ -137,6 +196,26 @@ void Link::deliver(const Frame& frame) {
     if (frame.source != frame.destination) deliver_to(*it->second, frame);
   }
   if (--delivering_ == 0) compact();
+}
+
+// The group's members and the unfiltered interfaces, merged in attachment order: the order in
+// which every one of them would have received the frame from the whole attachment list.
+void Link::deliver_to_group(const Frame& frame) {
+  static const std::vector<Interface*> kNone;
+  auto it = members_.find(frame.destination);
+  const std::vector<Interface*>& members = it == members_.end() ? kNone : it->second;
+  group_receivers_.clear();
+  std::merge(members.begin(), members.end(), unfiltered_.begin(), unfiltered_.end(),
+             std::back_inserter(group_receivers_), attached_earlier);
+  // Interfaces attached during this delivery (a later sequence) do not receive this frame.
+  const std::uint64_t attached_before = next_attach_seq_;
+  for (std::size_t i = 0; i < group_receivers_.size(); ++i) {
+    Interface* receiver = group_receivers_[i];
+    if (receiver == nullptr || receiver->link_ != this ||
+        receiver->attach_seq_ >= attached_before || receiver->mac() == frame.source)
+      continue;
+    deliver_to(*receiver, frame);
+  }
 }
 
 void Link::deliver_to(Interface& receiver, const Frame& frame) {

@@ -1,6 +1,10 @@
 // A simulated broadcast segment (an Ethernet switch with no learning delay): interfaces attach
 // and detach at run time; a frame sent by one interface reaches every other attached interface
-// whose MAC matches its destination, or all of them for a group address (33:33:xx, RFC 2464 §7).
+// whose MAC matches its destination, or, for a group address (33:33:xx, RFC 2464 §7), those
+// that listen to it (Interface::listens: all-nodes reaches everyone; other groups only their
+// members and the interfaces without a multicast filter), in attachment order. The link keeps
+// an index of members per group, so a solicited-node frame costs its few receivers, not one
+// check per attached interface (100,000 mobile nodes on one access link).
 // The sender is recognised by the frame's source MAC: a port does not receive its own frames.
 //
 // Timing of one frame, per sender (each interface has its own FIFO transmitter):
@@ -37,6 +41,9 @@
 #include "sim/scheduler.h"
 
 namespace mipv6::sim {
+
+// RFC 2464 §7: ff02::1 on Ethernet; every interface receives it.
+inline constexpr MacAddress kAllNodesMac{{0x33, 0x33, 0x00, 0x00, 0x00, 0x01}};
 
 struct LinkParams {
   Duration delay{0};                // propagation delay
@@ -104,7 +111,16 @@ class Link {
   void learn(Interface& iface, const wire::Ipv6Address& address);
   void unlearn(Interface& iface, const wire::Ipv6Address& address);
   void forget(Interface& iface);  // detach without callback (interface destroyed)
+  // The group index: `iface`'s memberships (or its place among the unfiltered interfaces)
+  // added at attach / when its filter turns on, removed at detach.
+  void index(Interface& iface);
+  void unindex(Interface& iface);
+  static bool attached_earlier(const Interface* a, const Interface* b);
+  static void insert_ordered(std::vector<Interface*>& list, Interface* iface);
+  void add_listener(Interface& iface, const MacAddress& group);
+  void remove_listener(Interface& iface, const MacAddress& group);
   void deliver(const Frame& frame);
+  void deliver_to_group(const Frame& frame);
   void deliver_to(Interface& receiver, const Frame& frame);
   void compact();
 
@@ -123,6 +139,14 @@ class Link {
   std::unordered_map<Interface*, std::size_t> slot_of_;
   std::size_t holes_ = 0;
   int delivering_ = 0;
+  std::uint64_t next_attach_seq_ = 1;
+  // Members of each group (all-nodes excepted), and the interfaces without a multicast filter;
+  // each list in attachment order (Interface::attach_seq_).
+  std::unordered_map<MacAddress, std::vector<Interface*>> members_;
+  std::vector<Interface*> unfiltered_;
+  // The receivers of the group frame being delivered; an interface destroyed meanwhile is
+  // replaced by nullptr.
+  std::vector<Interface*> group_receivers_;
   std::unordered_map<MacAddress, Interface*> by_mac_;
   std::unordered_map<wire::Ipv6Address, Interface*> neighbours_;
 };

@@ -62,7 +62,9 @@ MobileHost::MobileHost(Scheduler& scheduler, std::string name, HostConfig config
   set_packet_callback([this](Interface& in, const Frame& f) { on_packet(in, f); });
 }
 
-MobileHost::~MobileHost() = default;
+MobileHost::~MobileHost() {
+  scheduler().cancel(udp_.event);
+}
 
 void MobileHost::start(core::MobileNodeConfig config) {
   if (!interfaces().empty()) {
@@ -72,6 +74,15 @@ void MobileHost::start(core::MobileNodeConfig config) {
     if (!config.link_local_address)
       config.link_local_address = eui64_address(*wire::Ipv6Address::parse("fe80::"), first.mac());
   }
+  // Each radio speaks with its own MAC and link-local address (RFC 4291 App. A).
+  if (interfaces().size() > 1 && config.interfaces.empty()) {
+    for (const auto& iface : interfaces())
+      config.interfaces.push_back(
+          {iface->ifindex(), iface->mac().bytes,
+           eui64_address(*wire::Ipv6Address::parse("fe80::"), iface->mac())});
+  }
+  if (!config.home_addresses.empty()) home_address_ = config.home_addresses.front().home_address;
+  if (!log_enabled_) config.log_bindings = false;
   engine_ = std::make_unique<core::MobileNode>(std::move(config), rng_);
   timer_ = std::make_unique<EngineTimer>(scheduler(), *engine_, [this] { drain(); });
   for (const auto& iface : interfaces()) {
@@ -101,21 +112,33 @@ void MobileHost::note(std::string what) {
 }
 
 void MobileHost::note_packet(const char* direction, wire::ByteSpan packet) {
+  if (!log_enabled_) return;
   std::string label = mobility_label(packet);
   if (!label.empty()) note(std::string(direction) + " " + label);
 }
 
 void MobileHost::on_link_up(Interface& in) {
-  note("up " + in.name());
+  if (log_enabled_) note("up " + in.name());
   ra_seen_ = false;
   Host::on_link_up(in);
   if (!engine_) return;
   engine_->on_event(core::LinkUp{in.ifindex()}, scheduler().now());
+  // Two radios, make before break: the one that came up last is preferred, so the node moves
+  // to the new link as soon as a care-of address is ready there (draft-04 §9.2).
+  if (interfaces().size() > 1) prefer_interface(in.ifindex());
   drain();
 }
 
+void MobileHost::prefer_interface(std::uint32_t ifindex) {
+  std::vector<std::uint32_t> order{ifindex};
+  for (const auto& iface : interfaces()) {
+    if (iface->ifindex() != ifindex) order.push_back(iface->ifindex());
+  }
+  engine_->set_interface_preference(std::move(order), scheduler().now());
+}
+
 void MobileHost::on_link_down(Interface& in) {
-  note("down " + in.name());
+  if (log_enabled_) note("down " + in.name());
   Host::on_link_down(in);
   if (!engine_) return;
   engine_->on_event(core::LinkDown{in.ifindex()}, scheduler().now());
@@ -131,7 +154,9 @@ void MobileHost::on_address(Interface& in, const AddressEvent& e) {
     case Kind::kAdded:
     case Kind::kReady: {
       const bool tentative = e.state == AddressState::kTentative;
-      note(std::string(e.kind == Kind::kAdded ? "addr+ " : "addr ready ") + e.address.to_string());
+      if (log_enabled_)
+        note(std::string(e.kind == Kind::kAdded ? "addr+ " : "addr ready ") +
+             e.address.to_string());
       if (!engine_) return;
       engine_->on_event(core::AddressAdded{in.ifindex(), e.address, e.prefix_len, std::nullopt,
                                            std::nullopt, tentative},
@@ -140,7 +165,7 @@ void MobileHost::on_address(Interface& in, const AddressEvent& e) {
     }
     case Kind::kRemoved:
     case Kind::kDuplicate:
-      note("addr- " + e.address.to_string());
+      if (log_enabled_) note("addr- " + e.address.to_string());
       if (!engine_) return;
       engine_->on_event(core::AddressRemoved{in.ifindex(), e.address}, now);
       break;
@@ -157,7 +182,7 @@ void MobileHost::on_frame(Interface& in, const Frame& frame) {
   // Only the first RA after each link-up is logged: the movement-detection instant.
   if (nd && std::holds_alternative<wire::RouterAdvertisement>(nd->message.body) && !ra_seen_) {
     ra_seen_ = true;
-    note("rx RA " + nd->ip.source.to_string());
+    if (log_enabled_) note("rx RA " + nd->ip.source.to_string());
   }
   if (engine_ && nd) {
     if (auto rx = core::make_rx_packet(frame.packet, in.ifindex())) {
@@ -197,6 +222,8 @@ void MobileHost::feed(const core::RxPacket& packet) {
 
 void MobileHost::deliver(const core::RxPacket& packet, DataPath path) {
   bool data = packet.layout.upper_protocol == wire::ip_proto::kUdp;
+  if (auto sequence = udp_cbr_sequence(packet))
+    udp_received_.push_back(UdpReceived{*sequence, scheduler().now(), path});
   if (auto icmp = icmp_of(packet)) {
     const auto* echo = std::get_if<wire::EchoRequest>(&icmp->body);
     data = echo != nullptr;
@@ -223,7 +250,8 @@ void MobileHost::echo_reply(const core::RxPacket& request, const wire::EchoReque
   switch (decision.path) {
     case core::SendPath::kHome:
       ++sent_.home;
-      send(core::build_icmpv6_packet({home, peer, std::nullopt, std::nullopt, 64}, message));
+      send_from_source(
+          core::build_icmpv6_packet({home, peer, std::nullopt, std::nullopt, 64}, message));
       break;
     case core::SendPath::kReverseTunnel: {
       // §11.3.1: encapsulated from the care-of address to the home agent (RFC 2473).
@@ -231,14 +259,14 @@ void MobileHost::echo_reply(const core::RxPacket& request, const wire::EchoReque
       if (!agent) break;
       ++sent_.reverse_tunnel;
       auto inner = core::build_icmpv6_packet({home, peer, std::nullopt, std::nullopt, 64}, message);
-      send(wire::encapsulate(inner, {decision.care_of_address, *agent}));
+      send_from_source(wire::encapsulate(inner, {decision.care_of_address, *agent}));
       break;
     }
     case core::SendPath::kRouteOptimized:
       // §6.3, §11.3.1: from the care-of address, the home address in a Home Address option.
       ++sent_.route_optimized;
-      send(core::build_icmpv6_packet({decision.care_of_address, peer, home, std::nullopt, 64},
-                                     message));
+      send_from_source(core::build_icmpv6_packet(
+          {decision.care_of_address, peer, home, std::nullopt, 64}, message));
       break;
   }
 }
@@ -250,7 +278,113 @@ void MobileHost::drain() {
       carry_out(action);
   }
   engine_->take_route_changes();
+  if (interfaces().size() > 1) home_addresses_on_home_link();
+  track_registration();
   timer_->rearm();
+}
+
+// At home, the home addresses live on the interface attached to the home link — with two radios
+// not necessarily the one SLAAC formed them on — as the daemon configures them (§11.5.5).
+void MobileHost::home_addresses_on_home_link() {
+  const core::MovementDetector& movement = engine_->movement();
+  const core::RouterEntry* router = movement.default_router();
+  if (!movement.at_home() || router == nullptr) return;
+  Interface* home = interface(router->ifindex);
+  if (home == nullptr) return;
+  for (const wire::Ipv6Address& address : engine_->home_addresses()) {
+    if (!home->has_address(address)) home->add_address(address);
+  }
+}
+
+// §11.7.1: the first home registration runs from its first Binding Update to the first
+// accepted acknowledgement; the engine's counters tell when each happened.
+void MobileHost::track_registration() {
+  const core::MobileNodeCounters& c = engine_->counters();
+  if (!first_bu_home_ && c.bu_sent > 0) first_bu_home_ = scheduler().now();
+  if (first_bu_home_ && !first_ba_accepted_ && c.ba_accepted > 0)
+    first_ba_accepted_ = scheduler().now();
+}
+
+MobileHost::RegistrationStats MobileHost::registration_stats() const {
+  RegistrationStats stats;
+  if (!engine_) return stats;
+  const core::MobileNodeCounters& c = engine_->counters();
+  stats.bu_home_sent = c.bu_sent + c.bu_retransmitted;
+  stats.ba_received = c.ba_received;
+  stats.ba_rejected = c.ba_rejected;
+  if (first_bu_home_ && first_ba_accepted_)
+    stats.first_registration = *first_ba_accepted_ - *first_bu_home_;
+  return stats;
+}
+
+void MobileHost::start_udp_cbr(const wire::Ipv6Address& destination, Duration interval,
+                               std::size_t payload, TimePoint from, TimePoint until) {
+  scheduler().cancel(udp_.event);
+  udp_ = UdpSource{destination, interval, payload, until, {}};
+  udp_.event = scheduler().schedule(from, [this] { send_udp(); });
+}
+
+// §11.3.1: from the home address, as the engine's send_path says: normally at home,
+// reverse-tunnelled to the home agent, or from the care-of address with a Home Address option.
+void MobileHost::send_udp() {
+  const TimePoint now = scheduler().now();
+  if (now >= udp_.until) return;
+  udp_.event = scheduler().schedule_in(udp_.interval, [this] { send_udp(); });
+  UdpSent record{static_cast<std::uint32_t>(udp_sent_.size()), now, false, std::nullopt};
+  if (!engine_ || !home_address_) {
+    udp_sent_.push_back(record);
+    return;
+  }
+  const wire::Ipv6Address& home = *home_address_;
+  const auto decision = engine_->send_path(home, udp_.destination, now);
+  const bool has_care_of = !decision.care_of_address.is_unspecified();
+  switch (decision.path) {
+    case core::SendPath::kHome:
+      record.path = PathKind::kHome;
+      send_from_source(build_udp_cbr_packet(
+          {home, udp_.destination, std::nullopt, std::nullopt, 64}, record.sequence, udp_.payload));
+      break;
+    case core::SendPath::kReverseTunnel: {
+      // No care-of address or no home agent yet: nowhere to send it (counted as lost).
+      auto agent = engine_->home_agent(home);
+      if (!agent || !has_care_of) break;
+      record.path = PathKind::kTunnel;
+      auto inner = build_udp_cbr_packet({home, udp_.destination, std::nullopt, std::nullopt, 64},
+                                        record.sequence, udp_.payload);
+      send_from_source(wire::encapsulate(inner, {decision.care_of_address, *agent}));
+      break;
+    }
+    case core::SendPath::kRouteOptimized:
+      if (!has_care_of) break;
+      record.path = PathKind::kRouteOptimized;
+      record.route_optimized = true;
+      send_from_source(
+          build_udp_cbr_packet({decision.care_of_address, udp_.destination, home, std::nullopt, 64},
+                               record.sequence, udp_.payload));
+      break;
+  }
+  udp_sent_.push_back(record);
+  drain();
+}
+
+// With one radio the host's routing decides. With several, a packet leaves by the radio that
+// holds its source address (its care-of address belongs to that link) through a default router
+// learnt there (RFC 4861 §6.3.6), so the old and the new link are both usable during overlap.
+bool MobileHost::send_from_source(wire::Bytes packet) {
+  if (interfaces().size() > 1) {
+    auto header = wire::decode_ipv6_header(packet);
+    if (!header) return false;
+    for (const auto& iface : interfaces()) {
+      if (!iface->attached() || !iface->has_address(header->source)) continue;
+      if (iface->on_link(header->destination))
+        return iface->send_ipv6(header->destination, std::move(packet));
+      for (const DefaultRouter& router : default_routers()) {
+        if (router.ifindex == iface->ifindex())
+          return iface->send_ipv6(router.address, std::move(packet));
+      }
+    }
+  }
+  return send(std::move(packet));
 }
 
 void MobileHost::carry_out(core::Action& action) {
@@ -287,7 +421,7 @@ void MobileHost::transmit(core::Transmit& transmit) {
     iface->send_frame(MacAddress::for_ipv6_multicast(header->destination),
                       std::move(transmit.packet));
   } else {
-    send(std::move(transmit.packet));
+    send_from_source(std::move(transmit.packet));
   }
 }
 

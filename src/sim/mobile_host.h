@@ -13,7 +13,13 @@
 //  - data (UDP, ICMPv6 Echo Request) is handed to an application callback with the path it came
 //    by: on the home link, through the home agent's tunnel, or route-optimised (Type 2).
 // Every Mobility Header message sent or received, every address and link event, is logged with
-// its virtual time (the handover report and tests read this log).
+// its virtual time (the handover report and tests read this log) unless the log is turned off
+// (populations of many nodes); cheap registration counters are always kept.
+// Traffic: a UDP constant-bit-rate source from the home address (sim/udp_cbr.h) sent the way the
+// engine's send_path says (§11.3.1), and a sink for the correspondent's datagrams.
+// Several radios: each host interface is a radio; packets leave by the interface that holds
+// their source address (a care-of address), so two radios on two links work at once (make
+// before break: MobileNodeConfig.movement.interface_preference picks the care-of address).
 #pragma once
 
 #include <cstdint>
@@ -28,6 +34,7 @@
 #include "sim/engine_timer.h"
 #include "sim/host.h"
 #include "sim/scenario_result.h"
+#include "sim/udp_cbr.h"
 
 namespace mipv6::sim {
 
@@ -71,6 +78,27 @@ class MobileHost : public Host {
   const SentCounters& sent_counters() const { return sent_; }
   const std::vector<MobileEvent>& log() const { return log_; }
   const std::vector<core::TunnelRoute>& tunnel_routes() const { return tunnels_; }
+  // Off: no log line (no string) is built per event; log() stays as it was. Before start(), it
+  // also turns off the engine's Log actions (MobileNodeConfig::log_bindings).
+  void set_log_enabled(bool enabled) { log_enabled_ = enabled; }
+
+  // Home registrations (§11.7.1), counted without parsing or logging.
+  struct RegistrationStats {
+    std::uint64_t bu_home_sent = 0;  // home registration BUs, retransmissions included
+    std::uint64_t ba_received = 0;   // BAs from home agents
+    std::uint64_t ba_rejected = 0;   // of those, status >= 128
+    // First home-registration BU sent -> first accepted BA.
+    std::optional<Duration> first_registration;
+  };
+  RegistrationStats registration_stats() const;
+
+  // Sends a UDP datagram of `payload` octets from the (first) home address to `destination`
+  // every `interval` in [from, until), by the engine's send_path (§11.3.1).
+  void start_udp_cbr(const wire::Ipv6Address& destination, Duration interval, std::size_t payload,
+                     TimePoint from, TimePoint until);
+  const std::vector<UdpSent>& udp_sent() const { return udp_sent_; }
+  // CBR datagrams received for a home address, with the path they came by.
+  const std::vector<UdpReceived>& udp_received() const { return udp_received_; }
 
   void on_frame(Interface& in, const Frame& frame) override;
   void on_link_up(Interface& in) override;
@@ -78,6 +106,8 @@ class MobileHost : public Host {
 
  private:
   void on_address(Interface& in, const AddressEvent& event);
+  void prefer_interface(std::uint32_t ifindex);
+  void home_addresses_on_home_link();
   void on_packet(Interface& in, const Frame& frame);
   void feed(const core::RxPacket& packet);
   void deliver(const core::RxPacket& packet, DataPath path);
@@ -88,6 +118,11 @@ class MobileHost : public Host {
   bool router_probe(const core::Transmit& transmit);
   void note(std::string what);
   void note_packet(const char* direction, wire::ByteSpan packet);
+  void send_udp();
+  // Sends by the interface holding the packet's source address when it has a default router
+  // there (one radio per link), else as the host routes it.
+  bool send_from_source(wire::Bytes packet);
+  void track_registration();
 
   core::SplitMix64 rng_;
   std::unique_ptr<core::MobileNode> engine_;
@@ -98,6 +133,21 @@ class MobileHost : public Host {
   bool ra_seen_ = false;  // since the last link-up
   bool echo_reply_ = false;
   SentCounters sent_;
+  bool log_enabled_ = true;
+  std::optional<wire::Ipv6Address> home_address_;  // the first configured one
+  // When the first home registration started and ended (from the engine's counters).
+  std::optional<TimePoint> first_bu_home_;
+  std::optional<TimePoint> first_ba_accepted_;
+  struct UdpSource {
+    wire::Ipv6Address destination;
+    Duration interval{};
+    std::size_t payload = kUdpCbrMinimumPayload;
+    TimePoint until{};
+    EventId event;
+  };
+  UdpSource udp_;
+  std::vector<UdpSent> udp_sent_;
+  std::vector<UdpReceived> udp_received_;
 };
 
 // "BU(H)", "BA 0", "HoTI"... for a packet carrying a Mobility Header; empty otherwise.

@@ -332,6 +332,25 @@ void NeighborDiscovery::on_advertisement(const wire::NeighborAdvertisement& na) 
   }
 }
 
+// RFC 6275 §10.4.1: the home agent "MUST join the solicited-node multicast address" of each
+// home address it defends, to hear the solicitations it answers.
+// A proxied address is answered by this node from now on: what it knew of the address's owner
+// (the mobile node's link-layer address before it left, RFC 6275 §10.4.1) must not be used —
+// when the owner returns, it is learned afresh from its Neighbor Advertisement (§11.5.5).
+void NeighborDiscovery::add_proxy(const wire::Ipv6Address& address) {
+  if (!proxies_.insert(address).second) return;
+  iface_.join_group(solicited_node_multicast(address));
+  if (auto it = cache_.find(address); it != cache_.end()) {
+    iface_.node().scheduler().cancel(it->second.timer);
+    counters_.queue_dropped += it->second.queue.size();
+    cache_.erase(it);
+  }
+}
+
+void NeighborDiscovery::remove_proxy(const wire::Ipv6Address& address) {
+  if (proxies_.erase(address) != 0) iface_.leave_group(solicited_node_multicast(address));
+}
+
 void NeighborDiscovery::confirm_reachable(const wire::Ipv6Address& neighbour) {
   auto it = cache_.find(neighbour);
   if (it == cache_.end() || !it->second.mac) return;

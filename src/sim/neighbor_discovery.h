@@ -102,9 +102,10 @@ class NeighborDiscovery {
   // Handles a received NS or NA (other messages: false, untouched).
   bool on_packet(const NdInput& input, const Frame& frame);
 
-  // Proxy ND (RFC 4861 §7.2.8, RFC 6275 §10.4.1): answer NS for `address` with our MAC.
-  void add_proxy(const wire::Ipv6Address& address) { proxies_.insert(address); }
-  void remove_proxy(const wire::Ipv6Address& address) { proxies_.erase(address); }
+  // Proxy ND (RFC 4861 §7.2.8, RFC 6275 §10.4.1): answer NS for `address` with our MAC (the
+  // interface joins the address's solicited-node group meanwhile).
+  void add_proxy(const wire::Ipv6Address& address);
+  void remove_proxy(const wire::Ipv6Address& address);
   bool proxies(const wire::Ipv6Address& address) const { return proxies_.contains(address); }
 
   // Forward-progress hint from an upper layer (§7.3.1): the entry becomes REACHABLE.

@@ -16,6 +16,8 @@ Interface::~Interface() {
 void Interface::add_address(const wire::Ipv6Address& address, std::uint8_t prefix_len) {
   if (has_address(address)) return;
   addresses_.push_back(InterfaceAddress{address, prefix_len});
+  // RFC 4861 §7.2.1: a node joins the solicited-node group of every unicast address it holds.
+  join_group(solicited_node_multicast(address));
   if (link_ != nullptr) link_->learn(*this, address);
 }
 
@@ -24,8 +26,29 @@ bool Interface::remove_address(const wire::Ipv6Address& address) {
                          [&](const InterfaceAddress& a) { return a.address == address; });
   if (it == addresses_.end()) return false;
   addresses_.erase(it);
+  leave_group(solicited_node_multicast(address));
   if (link_ != nullptr) link_->unlearn(*this, address);
   return true;
+}
+
+void Interface::join_group(const wire::Ipv6Address& group) {
+  const MacAddress mac = MacAddress::for_ipv6_multicast(group);
+  if (++groups_[mac] != 1) return;
+  if (link_ != nullptr && filter_multicast_) link_->add_listener(*this, mac);
+}
+
+void Interface::leave_group(const wire::Ipv6Address& group) {
+  const MacAddress mac = MacAddress::for_ipv6_multicast(group);
+  auto it = groups_.find(mac);
+  if (it == groups_.end() || --it->second != 0) return;
+  groups_.erase(it);
+  if (link_ != nullptr && filter_multicast_) link_->remove_listener(*this, mac);
+}
+
+bool Interface::listens(const MacAddress& destination) const {
+  if (!filter_multicast_ || destination == kAllNodesMac || destination == MacAddress::broadcast())
+    return true;
+  return groups_.contains(destination);
 }
 
 bool Interface::has_address(const wire::Ipv6Address& address) const {
@@ -57,7 +80,13 @@ bool Interface::send_ipv6(const wire::Ipv6Address& next_hop, wire::Bytes packet)
 }
 
 NeighborDiscovery& Interface::enable_nd(const NdConfig& config) {
-  if (!nd_) nd_ = std::make_unique<NeighborDiscovery>(*this, config);
+  if (nd_) return *nd_;
+  nd_ = std::make_unique<NeighborDiscovery>(*this, config);
+  // From now on group frames are filtered by the groups joined (a NIC's multicast filter).
+  if (link_ != nullptr) link_->unindex(*this);
+  filter_multicast_ = true;
+  if (link_ != nullptr) link_->index(*this);
+  if (config.is_router) join_group(kAllRouters);  // RFC 4291 §2.7.1
   return *nd_;
 }
 

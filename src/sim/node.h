@@ -5,11 +5,19 @@
 // Neighbour resolution is a static table by default: the link knows the addresses of every
 // attached interface and resolves unicast next hops from it. An interface with Neighbor
 // Discovery enabled (enable_nd, sim/neighbor_discovery.h) resolves with NS/NA and NUD instead.
+//
+// Multicast reception: an interface with Neighbor Discovery filters group frames by MAC, as a
+// NIC does (RFC 2464 §7): it receives all-nodes (always) and the groups it joined, reference
+// counted: the solicited-node group of each of its addresses (add_address, RFC 4861 §7.2.1),
+// of SLAAC's tentative addresses (RFC 4862 §5.4.2), of proxied addresses (RFC 6275 §10.4.1),
+// all-routers on a router (RFC 4291 §2.7.1), and whatever a node joins itself. An interface
+// without ND (a static one: capture taps, backbone ports) receives every group frame.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/time.h"
@@ -58,9 +66,18 @@ class Interface {
   // through the link's static neighbour table. False when detached or unresolved.
   bool send_ipv6(const wire::Ipv6Address& next_hop, wire::Bytes packet);
 
-  // Turns on Neighbor Discovery (RFC 4861) for this interface, replacing the static table.
+  // Turns on Neighbor Discovery (RFC 4861) for this interface, replacing the static table, and
+  // with it the multicast filter (a router's interface joins all-routers).
   NeighborDiscovery& enable_nd(const NdConfig& config = {});
   NeighborDiscovery* nd() const { return nd_.get(); }
+
+  // Listens to the IPv6 multicast `group` (its MAC, RFC 2464 §7); joins are counted, so two
+  // addresses sharing a solicited-node group leave it only when both are gone.
+  void join_group(const wire::Ipv6Address& group);
+  void leave_group(const wire::Ipv6Address& group);
+  bool filters_multicast() const { return filter_multicast_; }
+  // Whether a frame to the group MAC `destination` is received here.
+  bool listens(const MacAddress& destination) const;
 
  private:
   friend class Link;
@@ -78,6 +95,12 @@ class Interface {
   std::vector<TimePoint> tx_waiting_;
   std::size_t tx_waiting_head_ = 0;
   std::unique_ptr<NeighborDiscovery> nd_;
+  // Joined group MACs with their join counts: a handful on a host, one per proxied address on a
+  // home agent's home interface (100,000 with as many mobile nodes), hence a hash map.
+  std::unordered_map<MacAddress, std::uint32_t> groups_;
+  bool filter_multicast_ = false;
+  // Set by the link at each attach, increasing: multicast receivers go in this order.
+  std::uint64_t attach_seq_ = 0;
 };
 
 class Node {

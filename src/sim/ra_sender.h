@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/rng.h"
@@ -79,6 +80,8 @@ class RaSender {
   const RaConfig& config() const { return config_; }
   const RaCounters& counters() const { return counters_; }
 
+  // Replaces the advertised prefixes (renumbering); the next RA carries them.
+  void set_prefixes(std::vector<RaPrefix> prefixes) { config_.prefixes = std::move(prefixes); }
   // Starts advertising: the first RA now (RFC 4861 §6.2.4), then at random intervals.
   void start();
   void stop();

@@ -1,22 +1,43 @@
-// The basic handover scenario of issue 5, built in code: a home link with the home agent (its
-// RAs carry the H flag, RFC 6275 §7.1), foreign links A and B each with an access router, a
-// backbone with a core router, and a correspondent on its own link:
+// Scenarios: the standard topology of sim/scenario_spec.h built from a ScenarioSpec and run to
+// a ScenarioResult, with the real engines in every node:
 //
 //        home (2001:db8:1::/64)      a (2001:db8:a::/64)      b (2001:db8:b::/64)
 //              |                          |                        |
-//             HA                        AR-A                     AR-B
+//          HA(s), MN                    AR-A                     AR-B
 //              |__________________________|________________________|__ backbone
 //                                         |                           (2001:db8:ff::/64)
 //                                       core
 //                                         |
 //                                    cn (2001:db8:c::/64) -- CN
 //
-// The mobile node starts at home and moves (detach + attach, link-layer hints on) along
-// `moves`; the correspondent sends a constant-bit-rate flow of Echo Requests to the home
-// address. The report gives, per handover, the phases the mobile node's log shows.
+// Addresses: the first home agent fe80::1 / its spec address (default 2001:db8:1::1) on the
+// home link and 2001:db8:ff::1 on the backbone; a second one fe80::2 / its spec address and
+// 2001:db8:ff::2; access routers fe80::a, 2001:db8:a::1, 2001:db8:ff::a (and b); the core
+// 2001:db8:ff::ff and fe80::c, 2001:db8:c::1; the correspondent 2001:db8:c::c. Mobile node i
+// has the MAC 02:00:... handed out after the routers' and the correspondent's, and the EUI-64
+// home address on 2001:db8:1::/64 (RFC 4291 App. A).
+//
+// Routing: the core reaches the home prefix through the first home agent and the second home
+// agent's own address through its uplink. When the first home agent crashes, the core learns
+// (as a routing protocol would) to reach the home link through the second one.
+//
+// Mobile nodes: node 0 ("mn") is the observed one: it carries the traffic, keeps its log (the
+// handover reports read it) and its signalling is traced; beyond 1,000 nodes the others keep no
+// log. A node that makes a move with overlapping coverage gets a second radio, which it prefers
+// (MovementDetectorConfig::interface_preference). Not modelled: forwarding from the previous
+// care-of address (draft-04 §9.6, MobileNodesSpec::forward_from_previous_care_of): the access
+// routers would have to be forwarding agents; the field is ignored.
+//
+// Home agents learn each other from their RAs on the home link (§10.5.1), so that the one
+// answering DHAAD (the first: it holds the Home-Agents anycast address, RFC 2526) lists both.
+//
+// HandoverScenario is the basic handover of issue 5 (home -> A -> B -> home with Echo Requests
+// from the correspondent) expressed as such a spec.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,9 +48,109 @@
 #include "sim/mobile_host.h"
 #include "sim/router.h"
 #include "sim/scenario_result.h"
+#include "sim/scenario_spec.h"
+#include "sim/signal_trace.h"
 #include "sim/simulation.h"
 
 namespace mipv6::sim {
+
+struct ScenarioProgress {
+  TimePoint now;
+  TimePoint end;
+  std::uint64_t events = 0;
+};
+
+// The Echo Request of the ping flow with sequence number `sequence`, as the observed mobile
+// node received it.
+struct PingArrival {
+  std::optional<TimePoint> at;
+  std::optional<PathKind> path;
+};
+
+class Scenario {
+ public:
+  // How long the run continues after spec.duration so that packets in flight are not lost.
+  static constexpr Duration kDrain = std::chrono::seconds(1);
+
+  // Builds the network; `spec` is already validated (names of links and home agents exist).
+  explicit Scenario(ScenarioSpec spec);
+  ~Scenario();
+  Scenario(const Scenario&) = delete;
+  Scenario& operator=(const Scenario&) = delete;
+
+  // Runs to spec.duration plus kDrain; `progress` is called about once per simulated second.
+  void run(const std::function<void(const ScenarioProgress&)>& progress = {});
+  ScenarioResult result() const;  // after run()
+  // Writes each link's capture to `directory`/<link>.pcap. False and `error` when a file cannot
+  // be written or nothing was captured (spec.capture off).
+  bool write_pcaps(const std::string& directory, std::string& error) const;
+
+  const ScenarioSpec& spec() const { return spec_; }
+  Simulation& simulation() { return sim_; }
+  MobileHost& mobile(std::size_t i = 0) { return *mobiles_[i]; }
+  HomeAgentNode& home_agent(std::size_t i = 0) { return *home_agents_[i]; }
+  CorrespondentHost& correspondent() { return *cn_; }
+  wire::Ipv6Address home_address(std::size_t i = 0) const;
+  const wire::Ipv6Address& correspondent_address() const { return cn_address_; }
+  // The in-memory capture of a link (empty when spec.capture is off).
+  const wire::Bytes& pcap(const std::string& link) const;
+  // Indexed by Echo sequence number: the ping flow's requests at the observed node.
+  const std::vector<PingArrival>& ping_arrivals() const { return ping_arrivals_; }
+  std::vector<HandoverReport> handovers() const;
+
+ private:
+  struct MoveStep;
+  void build_links();
+  void build_home_agents();
+  void build_access_routers();
+  void build_core();
+  void build_correspondent();
+  void build_mobile_nodes();
+  void build_mobile(std::size_t index);
+  void start_traffic();
+  void schedule_moves();
+  void schedule_move(const MoveSpec& move, std::size_t node);
+  void schedule_events();
+  void schedule_event(const EventSpec& event);
+  void start_trace();
+  void note(TimePoint at, std::string what);
+  void reroute_home_link();
+  Interface& router_interface(Router& router, Link& link, const wire::Ipv6Address* link_local,
+                              const wire::Ipv6Address& global);
+  RaConfig ra_config(const wire::Ipv6Address& prefix, bool home_agent,
+                     std::uint16_t preference) const;
+  HomeAgentNode* find_home_agent(const std::string& name) const;
+  TimePoint end() const { return TimePoint(spec_.duration); }
+  TimePoint traffic_stop() const;
+  HandoverReport handover_for(std::size_t index, const std::vector<PacketRecord>& down) const;
+  std::vector<PacketRecord> packets() const;
+  std::vector<FlowSummary> flows(const std::vector<PacketRecord>& packets) const;
+  PopulationReport population() const;
+
+  ScenarioSpec spec_;
+  Simulation sim_;
+  std::vector<HomeAgentNode*> home_agents_;
+  Router* ar_a_ = nullptr;
+  Router* ar_b_ = nullptr;
+  Router* core_ = nullptr;
+  Interface* core_up_ = nullptr;
+  CorrespondentHost* cn_ = nullptr;
+  wire::Ipv6Address cn_address_;
+  std::vector<MobileHost*> mobiles_;
+  // The radio each mobile node currently uses (0 or 1), for overlapping moves; empty when no
+  // move overlaps.
+  std::vector<std::uint8_t> radio_;
+  std::vector<PingArrival> ping_arrivals_;
+  std::vector<EventRecord> timeline_;
+  std::unique_ptr<SignalTrace> trace_;
+  // Moves of the observed node (node 0), in time order: the handover reports.
+  std::vector<MoveSpec> observed_moves_;
+  bool rerouted_ = false;
+  std::uint64_t events_ = 0;  // scheduler events run, at the end of run()
+};
+
+// ---------------------------------------------------------------------------------------------
+// The basic handover scenario of issue 5 (kept for its exact regression test).
 
 struct Move {
   TimePoint at;
@@ -58,6 +179,10 @@ struct HandoverScenarioConfig {
 // The three moves of issue 5: to A at 5 s, to B at 15 s, home at 25 s.
 std::vector<Move> basic_moves();
 
+// The spec of the basic handover scenario: one home agent at 2001:db8:1::1 configured in the
+// mobile node, Echo Requests from the correspondent every cbr_interval.
+ScenarioSpec handover_spec(const HandoverScenarioConfig& config);
+
 struct CbrRecord {
   std::uint16_t sequence = 0;
   TimePoint sent;
@@ -69,41 +194,24 @@ class HandoverScenario {
  public:
   explicit HandoverScenario(HandoverScenarioConfig config);
 
-  // Runs until config.end.
+  // Runs until config.end (and a second more for packets in flight).
   void run();
 
-  Simulation& simulation() { return sim_; }
-  MobileHost& mobile() { return *mn_; }
-  HomeAgentNode& home_agent() { return *ha_; }
-  CorrespondentHost& correspondent() { return *cn_; }
+  Simulation& simulation() { return scenario_.simulation(); }
+  MobileHost& mobile() { return scenario_.mobile(); }
+  HomeAgentNode& home_agent() { return scenario_.home_agent(); }
+  CorrespondentHost& correspondent() { return scenario_.correspondent(); }
   const wire::Ipv6Address& home_address() const { return home_address_; }
   const std::vector<CbrRecord>& traffic() const { return traffic_; }
-  std::vector<HandoverReport> report() const;
-  // The in-memory capture of a link ("home", "a", "b", "backbone", "cn").
-  const wire::Bytes& pcap(const std::string& link) const;
-  // Writes each link's capture to `directory`/<link>.pcap (for Wireshark / tshark). False and
-  // `error` when a file cannot be written.
-  bool write_pcaps(const std::string& directory, std::string& error) const;
+  std::vector<HandoverReport> report() const { return scenario_.handovers(); }
+  const wire::Bytes& pcap(const std::string& link) const { return scenario_.pcap(link); }
+  bool write_pcaps(const std::string& directory, std::string& error) const {
+    return scenario_.write_pcaps(directory, error);
+  }
 
  private:
-  void build_links();
-  void build_routers();
-  void build_hosts();
-  Interface& router_interface(Router& router, Link& link, const char* link_local,
-                              const char* global);
-  RaConfig ra_config(const char* prefix, bool home_agent) const;
-  HandoverReport report_for(std::size_t index) const;
-
-  HandoverScenarioConfig config_;
-  Simulation sim_;
-  HomeAgentNode* ha_ = nullptr;
-  Router* ar_a_ = nullptr;
-  Router* ar_b_ = nullptr;
-  Router* core_ = nullptr;
-  MobileHost* mn_ = nullptr;
-  CorrespondentHost* cn_ = nullptr;
+  Scenario scenario_;
   wire::Ipv6Address home_address_;
-  wire::Ipv6Address cn_address_;
   std::vector<CbrRecord> traffic_;
 };
 

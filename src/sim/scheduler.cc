@@ -6,13 +6,18 @@
 namespace mipv6::sim {
 namespace {
 
-// Min-heap order on (time, sequence): the sequence breaks ties in scheduling order.
-struct Later {
-  template <class E>
-  bool operator()(const E& a, const E& b) const {
-    return a.at != b.at ? a.at > b.at : a.seq > b.seq;
-  }
-};
+// Min-heap order on (time, sequence): the sequence breaks ties in scheduling order. The order is
+// total, so any correct heap pops the same sequence of events.
+template <class E>
+bool earlier(const E& a, const E& b) {
+  return a.at != b.at ? a.at < b.at : a.seq < b.seq;
+}
+
+// A 4-ary heap: half the levels of a binary one, and the four children of a node share one or
+// two cache lines, which is what a pop in a queue of 100,000+ pending timers waits on.
+constexpr std::size_t kArity = 4;
+// Below this many cancelled entries, purging is not worth a pass over the heap.
+constexpr std::size_t kPurgeMinimum = 4096;
 
 }  // namespace
 
@@ -35,6 +40,7 @@ bool Scheduler::cancel(EventId id) {
   --live_;
   ++stale_;
   drop_stale_top();
+  if (stale_ >= kPurgeMinimum && stale_ * 2 > heap_.size()) purge_stale();
   return true;
 }
 
@@ -106,16 +112,56 @@ void Scheduler::drop_stale_top() {
   }
 }
 
+// Sifts the new entry up from the end into its place (a hole moves down instead of swaps).
 void Scheduler::push(Entry e) {
+  std::size_t i = heap_.size();
   heap_.push_back(e);
-  std::push_heap(heap_.begin(), heap_.end(), Later{});
+  while (i > 0) {
+    const std::size_t parent = (i - 1) / kArity;
+    if (!earlier(e, heap_[parent])) break;
+    heap_[i] = heap_[parent];
+    i = parent;
+  }
+  heap_[i] = e;
 }
 
+// Takes the top; the last entry sifts down from the root.
 Scheduler::Entry Scheduler::pop() {
-  std::pop_heap(heap_.begin(), heap_.end(), Later{});
-  Entry e = heap_.back();
+  const Entry top = heap_.front();
+  const Entry last = heap_.back();
   heap_.pop_back();
-  return e;
+  if (!heap_.empty()) sift_down(0, last);
+  return top;
+}
+
+// Puts `e` at `i` or below, along the earliest children (a hole moves up instead of swaps).
+void Scheduler::sift_down(std::size_t i, Entry e) {
+  const std::size_t n = heap_.size();
+  for (;;) {
+    const std::size_t first = i * kArity + 1;
+    if (first >= n) break;
+    std::size_t best = first;
+    const std::size_t end = std::min(first + kArity, n);
+    for (std::size_t c = first + 1; c < end; ++c) {
+      if (earlier(heap_[c], heap_[best])) best = c;
+    }
+    if (!earlier(heap_[best], e)) break;
+    heap_[i] = heap_[best];
+    i = best;
+  }
+  heap_[i] = e;
+}
+
+// Timers re-armed again and again (an address lifetime reset by every Router Advertisement, on
+// 100,000 nodes) leave cancelled entries far in the future that would never surface: once they
+// are half the heap, dropping them all and re-heapifying (O(n)) keeps the heap at the size of
+// what is pending, for an amortised O(1) per cancel. The order of events does not change.
+void Scheduler::purge_stale() {
+  std::erase_if(heap_, [this](const Entry& e) { return !is_live(e); });
+  stale_ = 0;
+  if (heap_.size() < 2) return;
+  for (std::size_t i = (heap_.size() - 2) / kArity + 1; i-- > 0;)
+    sift_down(i, heap_[i]);
 }
 
 }  // namespace mipv6::sim

@@ -76,6 +76,9 @@ void Slaac::add(const wire::Ipv6Address& address, std::uint8_t prefix_len,
   // is not assigned to the interface until DAD passes.
   m.state = config_.optimistic_dad ? AddressState::kOptimistic : AddressState::kTentative;
   addresses_.push_back(m);
+  // RFC 4862 §5.4.2: the interface joins the tentative address's solicited-node group before
+  // its DAD starts (to hear another node's DAD for the same address, §5.4.3).
+  iface_.join_group(solicited_node_multicast(address));
   Managed& ref = addresses_.back();
   set_lifetimes(ref, preferred, valid);
   if (ref.state == AddressState::kOptimistic) iface_.add_address(address, prefix_len);
@@ -202,6 +205,7 @@ void Slaac::remove(const wire::Ipv6Address& address, AddressEvent::Kind why) {
   s.cancel(m.dad_timer);
   s.cancel(m.lifetime_timer);
   iface_.remove_address(address);
+  iface_.leave_group(solicited_node_multicast(address));
   notify(why, m);
 }
 

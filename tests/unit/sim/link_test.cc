@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "sim/neighbor_discovery.h"
 #include "sim/random.h"
 #include "sim_test_util.h"
 
@@ -284,6 +285,146 @@ TEST(Link, BackloggedSenderKeepsItsQueueLimitOverALongRun) {
   for (std::size_t i = 1; i < times.size(); ++i)
     ASSERT_EQ(times[i] - times[i - 1], Duration(912'000)) << i;
   EXPECT_EQ(seg.link.counters().frames_dropped_queue + times.size(), 1000u);
+}
+
+// --- Multicast filtering by MAC (RFC 2464 §7) --------------------------------------------------
+
+// A node appending its name to a shared list for every frame: the order across receivers.
+class OrderNode : public RecordingNode {
+ public:
+  OrderNode(Scheduler& s, std::string name, std::vector<std::string>& order)
+      : RecordingNode(s, std::move(name)), order_(order) {}
+  void on_frame(Interface& in, const Frame& frame) override {
+    RecordingNode::on_frame(in, frame);
+    order_.push_back(this->name());
+  }
+
+ private:
+  std::vector<std::string>& order_;
+};
+
+MacAddress group_mac(const char* address) {
+  return MacAddress::for_ipv6_multicast(solicited_node_multicast(addr(address)));
+}
+
+struct FilterNet {
+  // Attached in this order: tap0 (no filter, sends), f1 (filtered), f2 (filtered),
+  // tap3 (no filter), f4 (filtered).
+  FilterNet() : link(s, "lan", LinkParams{.delay = 1ms}, 1) {
+    for (const char* name : {"tap0", "f1", "f2", "tap3", "f4"}) {
+      nodes.push_back(std::make_unique<OrderNode>(s, name, order));
+      Interface& iface = nodes.back()->add_interface(
+          MacAddress::synthetic(static_cast<std::uint32_t>(nodes.size())));
+      if (name[0] == 'f') iface.enable_nd();
+      link.attach(iface);
+    }
+  }
+  Interface& iface(std::size_t i) { return *nodes[i]->interface(1); }
+  void send(const MacAddress& to) {
+    iface(0).send_frame(to, make_packet(addr("::"), addr("ff02::1:ff00:11")));
+    s.run_all();
+  }
+
+  Scheduler s;
+  Link link;
+  std::vector<std::string> order;
+  std::vector<std::unique_ptr<OrderNode>> nodes;
+};
+
+TEST(LinkMulticastFilter, GroupFrameReachesMembersAndUnfilteredInAttachmentOrder_Rfc2464_7) {
+  FilterNet net;
+  net.iface(4).add_address(addr("2001:db8::11"));  // joined first, attached last
+  net.iface(1).add_address(addr("fe80::11"));      // the same solicited-node group
+  net.send(group_mac("2001:db8::11"));
+  EXPECT_EQ(net.order, (std::vector<std::string>{"f1", "tap3", "f4"}));
+  EXPECT_EQ(net.link.counters().frames_delivered, 3u);
+}
+
+TEST(LinkMulticastFilter, AllNodesReachesEveryInterfaceFilteredOrNot_Rfc4291_2_7_1) {
+  FilterNet net;
+  net.send(kAllNodesMac);
+  EXPECT_EQ(net.order, (std::vector<std::string>{"f1", "f2", "tap3", "f4"}));
+}
+
+TEST(LinkMulticastFilter, SolicitedNodeGroupFollowsTheAddresses_Rfc4861_7_2_1) {
+  FilterNet net;
+  Interface& f2 = net.iface(2);
+  const MacAddress group = group_mac("2001:db8::11");
+  f2.add_address(addr("2001:db8::11"));
+  f2.add_address(addr("2001:db8:1::11"));  // same low 24 bits: same group, joined twice
+  f2.remove_address(addr("2001:db8::11"));
+  EXPECT_TRUE(f2.listens(group));
+  net.send(group);
+  f2.remove_address(addr("2001:db8:1::11"));
+  EXPECT_FALSE(f2.listens(group));
+  net.send(group);
+  EXPECT_EQ(net.order, (std::vector<std::string>{"f2", "tap3", "tap3"}));
+}
+
+TEST(LinkMulticastFilter, RouterInterfaceListensToAllRoutersAHostDoesNot_Rfc4291_2_7_1) {
+  FilterNet net;
+  Scheduler s;
+  RecordingNode router(s, "router");
+  Interface& r = router.add_interface(MacAddress::synthetic(20));
+  r.enable_nd(NdConfig{.is_router = true});
+  const MacAddress all_routers = MacAddress::for_ipv6_multicast(kAllRouters);
+  EXPECT_TRUE(r.listens(all_routers));
+  EXPECT_FALSE(net.iface(1).listens(all_routers));
+  EXPECT_TRUE(net.iface(3).listens(all_routers));  // no filter: hears every group
+}
+
+TEST(LinkMulticastFilter, EnablingNdWhileAttachedTurnsTheFilterOn) {
+  FilterNet net;
+  const MacAddress group = group_mac("2001:db8::99");
+  net.send(group);
+  net.iface(3).enable_nd();
+  net.send(group);
+  EXPECT_EQ(net.order, (std::vector<std::string>{"tap3"}));
+}
+
+TEST(LinkMulticastFilter, GroupJoinedAfterAttachIsHeardAndLeftIsNot) {
+  FilterNet net;
+  net.iface(1).join_group(addr("ff02::1:ff00:11"));
+  net.send(group_mac("::11"));
+  net.iface(1).leave_group(addr("ff02::1:ff00:11"));
+  net.send(group_mac("::11"));
+  EXPECT_EQ(net.order, (std::vector<std::string>{"f1", "tap3", "tap3"}));
+}
+
+TEST(LinkMulticastFilter, MemberDetachedDuringAGroupDeliveryMissesThatFrame) {
+  Segment seg(LinkParams{}, 1);
+  Detacher first(seg.s, "first");
+  Interface& a = first.add_interface(MacAddress::synthetic(10));
+  a.enable_nd();
+  a.add_address(addr("2001:db8::11"));
+  seg.link.attach(a);
+  RecordingNode last(seg.s, "last");
+  Interface& b = last.add_interface(MacAddress::synthetic(11));
+  b.enable_nd();
+  b.add_address(addr("2001:db8:1::11"));
+  seg.link.attach(b);
+  first.victim = &b;
+  seg.send(0, group_mac("2001:db8::11"));
+  seg.s.run_all();
+  EXPECT_EQ(first.received.size(), 1u);
+  EXPECT_TRUE(last.received.empty());
+  seg.link.attach(b);  // back, and a member again
+  seg.send(0, group_mac("2001:db8::11"));
+  seg.s.run_all();
+  EXPECT_EQ(last.received.size(), 1u);
+}
+
+TEST(LinkMulticastFilter, DestroyedMemberLeavesTheGroupIndex) {
+  FilterNet net;
+  {
+    RecordingNode gone(net.s, "gone");
+    Interface& g = gone.add_interface(MacAddress::synthetic(30));
+    g.enable_nd();
+    g.add_address(addr("2001:db8::11"));
+    net.link.attach(g);
+  }
+  net.send(group_mac("2001:db8::11"));
+  EXPECT_EQ(net.order, (std::vector<std::string>{"tap3"}));
 }
 
 }  // namespace

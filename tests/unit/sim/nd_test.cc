@@ -210,6 +210,17 @@ TEST(ProxyNd, ProxyNaHasOverrideClearAndRouterFlag_Rfc4861_7_2_8) {
   EXPECT_EQ(na->target_address, addr("2001:db8:1::100"));
 }
 
+TEST(ProxyNd, ProxyJoinsTheSolicitedNodeGroupUntilRemoved_Rfc6275_10_4_1) {
+  ProxyNet net;
+  Interface& home = *net.ha.interface(1);
+  const MacAddress group =
+      MacAddress::for_ipv6_multicast(solicited_node_multicast(addr("2001:db8:1::100")));
+  EXPECT_TRUE(home.listens(group));
+  home.nd()->add_proxy(addr("2001:db8:1::100"));  // again: still one membership
+  home.nd()->remove_proxy(addr("2001:db8:1::100"));
+  EXPECT_FALSE(home.listens(group));
+}
+
 TEST(ProxyNd, StopsAnsweringOnceRemoved) {
   ProxyNet net;
   net.ha.interface(1)->nd()->remove_proxy(addr("2001:db8:1::100"));

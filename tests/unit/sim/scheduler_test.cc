@@ -1,13 +1,17 @@
 #include "sim/scheduler.h"
 
+#include "core/rng.h"
 #include "sim/mac.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mipv6::sim {
@@ -138,6 +142,72 @@ TEST(Scheduler, RunUntilIncludesEventsScheduledByCallbacksWithinTheWindow) {
   s.run_until(at(9ms));
   EXPECT_EQ(chain, 10);  // 0, 1, ..., 9 ms
   EXPECT_EQ(s.size(), 1u);
+}
+
+TEST(Scheduler, ThousandsOfRandomEventsAndCancelsRunInTimeThenSchedulingOrder) {
+  // The reference order: (time, scheduling number), sorted; cancelled events left out. Few
+  // distinct times, so ties (broken by scheduling order) are frequent, and events scheduled by
+  // running callbacks join in.
+  Scheduler s;
+  core::SplitMix64 rng(7);
+  std::vector<std::pair<std::int64_t, int>> expected;
+  std::vector<int> ran;
+  std::vector<EventId> ids;
+  std::vector<bool> cancelled;
+  int next = 0;
+  std::function<void(std::int64_t)> add = [&](std::int64_t t) {
+    const int n = next++;
+    cancelled.push_back(false);
+    ids.push_back(s.schedule(at(Duration(t)), [&, n] {
+      ran.push_back(n);
+      if (n % 7 == 0 && next < 12'000)
+        add(s.now().time_since_epoch().count() + static_cast<std::int64_t>(rng.uniform(50)));
+    }));
+    expected.emplace_back(t, n);
+  };
+  for (int i = 0; i < 10'000; ++i)
+    add(static_cast<std::int64_t>(rng.uniform(200)));
+  for (int i = 0; i < 10'000; i += 3) {
+    ASSERT_TRUE(s.cancel(ids[static_cast<std::size_t>(i)]));
+    cancelled[static_cast<std::size_t>(i)] = true;
+  }
+  s.run_all();
+  std::sort(expected.begin(), expected.end());
+  std::vector<int> want;
+  for (const auto& [t, n] : expected) {
+    if (!cancelled[static_cast<std::size_t>(n)]) want.push_back(n);
+  }
+  EXPECT_GT(next, 10'000);
+  EXPECT_EQ(ran, want);
+}
+
+TEST(Scheduler, TimersReArmedManyTimesRunOnceInOrderAfterPurges) {
+  // 5,000 timers each re-armed 6 times (cancel + schedule later), as address lifetimes are on
+  // every Router Advertisement: 25,000 cancelled entries, purged along the way.
+  Scheduler s;
+  core::SplitMix64 rng(3);
+  constexpr int kTimers = 5000;
+  std::vector<EventId> ids(kTimers);
+  std::vector<std::int64_t> due(kTimers);
+  std::vector<int> ran;
+  for (int round = 0; round < 6; ++round) {
+    for (int t = 0; t < kTimers; ++t) {
+      const auto i = static_cast<std::size_t>(t);
+      s.cancel(ids[i]);
+      due[i] = 1'000'000 + static_cast<std::int64_t>(rng.uniform(1000)) * 1000 + t;
+      ids[i] = s.schedule(at(Duration(due[i])), [&ran, t] { ran.push_back(t); });
+    }
+  }
+  EXPECT_EQ(s.size(), static_cast<std::size_t>(kTimers));
+  std::vector<std::pair<std::int64_t, int>> expected;
+  for (int t = 0; t < kTimers; ++t)
+    expected.emplace_back(due[static_cast<std::size_t>(t)], t);
+  std::sort(expected.begin(), expected.end());
+  std::vector<int> want;
+  for (const auto& [time, t] : expected)
+    want.push_back(t);
+  EXPECT_EQ(s.run_all(), static_cast<std::uint64_t>(kTimers));
+  EXPECT_EQ(ran, want);
 }
 
 TEST(Scheduler, SlotsAreReusedSoMemoryStaysBounded) {

@@ -113,6 +113,28 @@ TEST(Slaac, DefendedAddressIsDuplicate_Rfc4862_5_4_4) {
   EXPECT_EQ(net.events[1].at, at(3ms));  // DAD NS at 1 ms, defending NA back at 3 ms
 }
 
+TEST(Slaac, TentativeAddressHearsAnotherNodesDad_Rfc4862_5_4_2_And_5_4_3) {
+  // The host joins the tentative address's solicited-node group before its DAD NS (§5.4.2), so
+  // its multicast filter lets another node's DAD NS for the same address in (§5.4.3).
+  Net net(plain_ra());
+  testing::RecordingNode tap(net.s, "tap");
+  net.link.attach(tap.add_interface(MacAddress::synthetic(7)));
+  const MacAddress group = MacAddress::for_ipv6_multicast(solicited_node_multicast(kEui));
+  wire::NeighborSolicitation ns;
+  ns.target_address = kEui;
+  net.s.schedule(at(500ms), [&] {
+    EXPECT_TRUE(net.h.interface(1)->listens(group));
+    EXPECT_FALSE(net.h.interface(1)->has_address(kEui));  // tentative: not assigned yet
+    tap.interface(1)->send_frame(
+        group, build_nd_packet(wire::Ipv6Address{}, solicited_node_multicast(kEui), ns));
+  });
+  net.s.run_until(at(2s));
+  ASSERT_EQ(net.events.size(), 2u);
+  EXPECT_EQ(net.events[1].e.kind, AddressEvent::Kind::kDuplicate);
+  EXPECT_EQ(net.events[1].at, at(501ms));
+  EXPECT_FALSE(net.h.interface(1)->listens(group));  // gone with the address
+}
+
 TEST(Slaac, DeprecatedAtPreferredAndRemovedAtValidLifetime_Rfc4862_5_5_4) {
   RaConfig ra = plain_ra();
   ra.prefixes[0].preferred_lifetime = 10;
