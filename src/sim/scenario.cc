@@ -167,8 +167,7 @@ void Scenario::build_home_agents() {
   const bool quiet = spec_.mobile_nodes.count > kLoggedPopulation;
   for (std::size_t i = 0; i < spec_.home_agents.size(); ++i) {
     const HomeAgentSpec& s = spec_.home_agents[i];
-    auto& ha =
-        sim_.add_node<HomeAgentNode>(s.name, derive_seed(sim_.seed(), "node/" + s.name));
+    auto& ha = sim_.add_node<HomeAgentNode>(s.name, derive_seed(sim_.seed(), "node/" + s.name));
     const wire::Ipv6Address link_local = address(i == 0 ? "fe80::1" : "fe80::2");
     Interface& home_if = router_interface(ha, home, &link_local, s.address);
     // §10.5: the first home agent answers DHAAD requests sent to the home agents' anycast
