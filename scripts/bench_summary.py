@@ -13,7 +13,7 @@ STANDARD = {"name", "run_name", "run_type", "repetitions", "repetition_index", "
             "iterations", "real_time", "cpu_time", "time_unit", "items_per_second",
             "bytes_per_second", "label", "aggregate_name", "aggregate_unit", "family_index",
             "per_family_instance_index", "error_occurred", "error_message"}
-UNITS = {"binding_bytes": "B"}
+UNITS = {"binding_bytes": "B", "wall_s": "s", "sim_100k_wall_s": "s", "peak_rss_mb": "MB"}
 
 
 def main():
