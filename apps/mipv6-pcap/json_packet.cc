@@ -208,7 +208,9 @@ json decode_packet(ByteSpan packet, int depth);
 void upper_to_json(json& out, ByteSpan packet, const wire::PacketLayout& layout, int depth) {
   ByteSpan upper = packet.subspan(layout.upper_offset, layout.upper_length);
   std::uint8_t protocol = layout.upper_protocol;
-  if (protocol == ip_proto::kEsp) return;  // shown as the last extension header
+  // A decoded ESP header is shown as the last extension header; after a non-first fragment it
+  // was not decoded, and the fragment data below keeps the packet's bytes.
+  if (protocol == ip_proto::kEsp && layout.upper_complete()) return;
   if (wire::checksum_field_offset(protocol) && layout.upper_complete()) {
     auto a = wire::pseudo_header_addresses(layout);
     out["pseudo_header"] = {{"source", a.source.to_string()},
