@@ -15,7 +15,10 @@ build: setup
 	@cmake --preset dev >/dev/null
 	@cmake --build --preset dev -j $(JOBS)
 
-demo: build
+# Builds only what the demo runs (mipv6-sim, mipv6-pcap), then runs it into build/demo.
+demo: setup
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev -j $(JOBS) --target mipv6-sim mipv6-pcap
 	@scripts/demo.sh
 
 # Every test tier: GCC debug build (unit + interop), ASan/UBSan (unit), clang 14 -Werror build,

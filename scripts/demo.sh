@@ -1,35 +1,46 @@
 #!/usr/bin/env bash
-# The demo until the simulator and the lab land: decode a bundled capture of a mobile node's
-# arrival on a foreign link (built by scapy, independently of our code) with mipv6-pcap.
+# The demo (`make demo`): the basic handover of issue 5 in the simulator — the real protocol
+# engines over simulated links, no root needed — then the first handover's signalling, decoded
+# from the simulator's own capture by mipv6-pcap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tool=build/dev/apps/mipv6-pcap/mipv6-pcap
-capture=demo/registration.pcap
-[ -x "$tool" ] || { echo "demo: $tool is not built; run 'make demo'" >&2; exit 1; }
+build=${MIPV6_BUILD:-build/dev}  # where `make build` puts the binaries
+sim=$build/apps/mipv6-sim/mipv6-sim
+pcap=$build/apps/mipv6-pcap/mipv6-pcap
+scenario=scenarios/basic-handover.toml
+out=${MIPV6_DEMO_OUT:-build/demo}
+for tool in "$sim" "$pcap"; do
+  [ -x "$tool" ] || { echo "demo: $tool is not built; run 'make demo'" >&2; exit 1; }
+done
 
 cat <<'TXT'
-== mipv6 demo: a mobile node arrives on a foreign link ======================================
-Home link 2001:db8:1::/64 (home agent 2001:db8:1::1, home address 2001:db8:1::100),
-foreign link 2001:db8:2::/64, correspondent 2001:db8:3::10. The capture is taken on the
-foreign link; every line below is decoded by our wire layer (src/wire) through mipv6-pcap.
+== mipv6 demo: a mobile node moves home -> A -> B -> home (simulated) ==========================
+scenarios/basic-handover.toml: one home agent, two foreign links with their access routers, a
+correspondent sending pings and UDP to the mobile node's home address (and UDP back). Fast
+Router Advertisements (RFC 6275 §7.5), optimistic DAD (RFC 4429), route optimisation on.
+Everything runs in virtual time in the simulator: no root, no network namespaces. (The
+namespace lab with real daemons, issue 6, does not exist yet.)
 
 TXT
-"$tool" summary "$capture"
+rm -rf "$out"
+"$sim" "$scenario" --out "$out"
 
 cat <<'TXT'
 
-What happened (RFC 6275):
-  1-3    router discovery and DAD for the care-of address (§11.5)
-  4-5    Dynamic Home Agent Address Discovery to the home-agents anycast address (§11.4.1)
-  6-7    home registration: BU with H, A, the Home Address option and the Alternate Care-of
-         Address; BA through a Type 2 Routing header with a Binding Refresh Advice (§11.7.1)
-  8-9    a ping to the home address, through the bidirectional tunnel (§10.4.1, §11.3.1)
-  10-13  return routability: HoTI/HoT via the home agent, CoTI/CoT direct (§5.2)
-  14-15  correspondent registration with Nonce Indices and Binding Authorization Data (§11.7.2)
-  16-17  route-optimised ping: Type 2 Routing header in, Home Address option out (§9.3.2)
-
-== Packet 6, the home registration Binding Update, in full ====================================
+== The first handover on link A, decoded from the simulator's a.pcap by mipv6-pcap =============
+(router advertisements, neighbour discovery and data left out)
 TXT
-"$tool" decode "$capture" | sed -n 6p | /usr/bin/python3 -m json.tool
-echo
-echo "Try: $tool decode $capture | less     (docs/json.md explains the fields)"
+"$pcap" summary "$out/a.pcap" |
+  awk '!/ (RA|NS|NA) | proto 17 |Echo/ && $2 >= 5 && $2 < 10 && shown++ < 12'
+cat <<TXT
+
+  BU/BA   home registration through the home agent (§11.7.1), Type 2 Routing header back
+  HoTI..  return routability: HoTI/HoT via the tunnel, CoTI/CoT direct (§5.2.5)
+  BU/BA   correspondent registration; from then on the flows go direct (§9.3.2)
+
+Outputs in $out/:
+  summary.txt, result.json       the figures above, and every packet (docs/simulator-output.md)
+  timeline.svg, sequence-*.svg   the handover timeline and message sequence charts
+  home.pcap a.pcap b.pcap backbone.pcap cn.pcap   every frame, for Wireshark or tshark
+Other scenarios: ls scenarios/ (docs/scenarios.md); run one with $sim FILE.toml
+TXT
