@@ -110,6 +110,21 @@ TEST(BundledScenarios, BasicHandoverMeasuresEveryPhaseOfEachMove) {
   ASSERT_NE(flow(r, "cbr-up"), nullptr);
 }
 
+// Issue 5's yardsticks: with default RA timing a handover takes at least a second; with fast RAs
+// (§7.5), optimistic DAD (RFC 4429) and a 100 ms probe of the old router (§11.5.1), a move
+// between foreign links completes within 150 ms plus the round trips on the new path (the home
+// registration's BU/BA, §11.7.1).
+TEST(BundledScenarios, HandoverTimesDefaultVersusFastRouterAdvertisements_7_5) {
+  for (const HandoverReport& h : run_bundled("ra-default").handovers) {
+    ASSERT_TRUE(h.total) << h.to_string();
+    EXPECT_GE(*h.total, std::chrono::seconds(1)) << h.to_string();
+  }
+  const HandoverReport& to_b = run_bundled("basic-handover").handovers.at(1);
+  ASSERT_TRUE(to_b.total && to_b.home_registration) << to_b.to_string();
+  EXPECT_LE(*to_b.total, std::chrono::milliseconds(150) + *to_b.home_registration)
+      << to_b.to_string();
+}
+
 TEST(BundledScenarios, FastRouterAdvertisementsShortenEveryHandover_7_5) {
   const ScenarioResult& slow = run_bundled("ra-default");
   const ScenarioResult& fast = run_bundled("ra-fast");
@@ -216,12 +231,12 @@ TEST(BundledScenarios, AThousandNodesAllRegisterWithOneHomeAgent) {
 TEST(BundledScenarioFigures, BasicHandover) {
   expect_digest(
       "basic-handover",
-      R"(handover to a at 5.000 s: router 10.491 ms, address 0.000 ms, detection 974.044 ms, home registration 1024.000 ms, return routability 64.000 ms, total 2001.000 ms, sent 600, lost 119, direct 476, tunnel 5, home 0
-handover to b at 15.000 s: router 40.759 ms, address 0.000 ms, detection 977.777 ms, home registration 24.000 ms, return routability 44.000 ms, total 1051.000 ms, sent 600, lost 63, direct 537, tunnel 0, home 0
-handover to home at 25.000 s: router 7.494 ms, address 0.000 ms, detection 954.171 ms, home registration 4.000 ms, return routability -, total 991.000 ms, sent 600, lost 59, direct 0, tunnel 0, home 541
-flow ping: sent 340, received 299, lost 41, direct 168, tunnel 1, home 130, delay 22.000/22.074/42.000 ms
-flow cbr-down: sent 1700, received 1500, lost 200, direct 845, tunnel 4, home 651, delay 11.000/11.028/21.000 ms
-flow cbr-up: sent 1700, received 1549, lost 151, direct 843, tunnel 6, home 700, delay 11.000/11.045/21.000 ms
+      R"(handover to a at 5.000 s: router 10.491 ms, address 0.000 ms, detection 100.000 ms, home registration 1024.000 ms, return routability 64.000 ms, total 1141.000 ms, sent 600, lost 68, direct 528, tunnel 4, home 0
+handover to b at 15.000 s: router 40.759 ms, address 0.000 ms, detection 100.000 ms, home registration 24.000 ms, return routability 44.000 ms, total 171.000 ms, sent 600, lost 10, direct 590, tunnel 0, home 0
+handover to home at 25.000 s: router 7.494 ms, address 0.000 ms, detection 100.000 ms, home registration 4.000 ms, return routability -, total 131.000 ms, sent 600, lost 8, direct 0, tunnel 0, home 592
+flow ping: sent 340, received 324, lost 16, direct 186, tunnel 0, home 138, delay 22.000/22.006/24.000 ms
+flow cbr-down: sent 1700, received 1630, lost 70, direct 932, tunnel 4, home 694, delay 11.000/11.026/21.000 ms
+flow cbr-up: sent 1700, received 1634, lost 66, direct 930, tunnel 6, home 698, delay 11.000/11.043/21.000 ms
 population: 1 nodes, 0 registered at end, BU 3, BA 3, rejected 0, registration p50/p99/max 1024.000/1024.000/1024.000 ms
 at 5000.000 ms: move to a
 at 15000.000 ms: move to b
