@@ -1,6 +1,7 @@
 // Named network namespaces: created empty, listed by `ip netns`, entered and left by a thread,
 // and removed without a trace.
 #include "linux/netns.h"
+#include "linux_test_util.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -16,19 +17,10 @@
 namespace mipv6::linux_dp {
 namespace {
 
+using test_util::shell;
+
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string shell(const std::string& command) {
-  std::string output;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return output;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr)
-    output += buffer;
-  ::pclose(pipe);
-  return output;
-}
 
 ino_t namespace_inode() {
   struct stat st {};

@@ -4,6 +4,7 @@
 // applying the rewrites of packet_rewrite.h, and a plain UDP socket where the datagrams must
 // (or must not) arrive. This checks the kernel facts of DESIGN.md §3 the data plane relies on.
 #include "linux/nfqueue.h"
+#include "linux_test_util.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -37,16 +38,14 @@
 namespace mipv6::linux_dp {
 namespace {
 
+using test_util::addr;
+
 using ::testing::HasSubstr;
 using ::testing::Not;
 
 constexpr std::uint16_t kQueue = 7;
 constexpr std::uint16_t kPort = 5678;
 constexpr std::uint8_t kUdp = 17;
-
-wire::Ipv6Address addr(const char* text) {
-  return *wire::Ipv6Address::parse(text);
-}
 
 wire::Bytes udp_datagram(std::string_view text) {
   wire::Bytes udp;

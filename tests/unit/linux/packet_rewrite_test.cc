@@ -2,6 +2,7 @@
 // (DESIGN.md §3): exact bytes in and out, the checksum the kernel will verify afterwards, and
 // every malformed input refused with the packet left as it was.
 #include "linux/packet_rewrite.h"
+#include "linux_test_util.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -14,6 +15,8 @@
 
 namespace mipv6::linux_dp {
 namespace {
+
+using test_util::addr;
 
 using ::testing::HasSubstr;
 
@@ -29,10 +32,6 @@ constexpr std::uint8_t kMobilityHeader = 135;
 // UDP 1234 -> 5678, 12 octets, "mip6"; the checksum is over home address <-> correspondent.
 #define UDP_TO_CORRESPONDENT "04d2162e000caabf6d697036"
 #define UDP_HOME_TO_PEER_HOME "04d2162e000ca8c26d697036"
-
-wire::Ipv6Address addr(const char* text) {
-  return *wire::Ipv6Address::parse(text);
-}
 
 wire::Bytes hex(const std::string& text) {
   auto bytes = wire::from_hex(text);

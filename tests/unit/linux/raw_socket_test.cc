@@ -3,6 +3,7 @@
 // DESIGN.md §3), IPv6-in-IPv6 reception, header-included sending with extension headers, the
 // ICMPv6 type filter, and the ancillary data every received packet carries.
 #include "linux/raw_socket.h"
+#include "linux_test_util.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -30,6 +31,9 @@
 namespace mipv6::linux_dp {
 namespace {
 
+using test_util::addr;
+using test_util::shell;
+
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -40,21 +44,6 @@ constexpr std::uint8_t kEchoRequest = 128;
 constexpr std::uint8_t kEchoReply = 129;
 constexpr std::uint8_t kPrivateExperimentation = 200;  // RFC 4443 §2.1
 constexpr std::uint8_t kSkippableOption = 0x1E;        // RFC 4727 experimental, action bits 00
-
-wire::Ipv6Address addr(const char* text) {
-  return *wire::Ipv6Address::parse(text);
-}
-
-std::string shell(const std::string& command) {
-  std::string output;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return output;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr)
-    output += buffer;
-  ::pclose(pipe);
-  return output;
-}
 
 wire::Bytes bytes(std::initializer_list<int> values) {
   wire::Bytes out;

@@ -3,6 +3,7 @@
 // extra tables, policy rules, proxy neighbours, errors, and the InstalledState ledger. What the
 // kernel holds is checked with iproute2, independently of our own parsing.
 #include "linux/route_netlink.h"
+#include "linux_test_util.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -21,25 +22,12 @@
 namespace mipv6::linux_dp {
 namespace {
 
+using test_util::addr;
+using test_util::shell;
+
 using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
-
-wire::Ipv6Address addr(const char* text) {
-  return *wire::Ipv6Address::parse(text);
-}
-
-// Runs a shell command and returns its standard output.
-std::string shell(const std::string& command) {
-  std::string output;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return output;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr)
-    output += buffer;
-  ::pclose(pipe);
-  return output;
-}
 
 class RouteNetlinkTest : public ::testing::Test {
  protected:

@@ -2,6 +2,7 @@
 // the device exists while its descriptor is open, a packet written into it is routed by the
 // kernel, and what the kernel routes to it is read back whole.
 #include "linux/tun.h"
+#include "linux_test_util.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -24,6 +25,9 @@
 namespace mipv6::linux_dp {
 namespace {
 
+using test_util::addr;
+using test_util::shell;
+
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -31,21 +35,6 @@ constexpr std::uint8_t kIcmpv6 = 58;
 constexpr std::uint8_t kUdp = 17;
 constexpr std::uint8_t kEchoRequest = 128;
 constexpr std::uint8_t kEchoReply = 129;
-
-wire::Ipv6Address addr(const char* text) {
-  return *wire::Ipv6Address::parse(text);
-}
-
-std::string shell(const std::string& command) {
-  std::string output;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return output;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr)
-    output += buffer;
-  ::pclose(pipe);
-  return output;
-}
 
 // IPv6 header + upper-layer bytes, with the upper-layer checksum filled at `checksum_offset`.
 wire::Bytes ipv6_packet(const wire::Ipv6Address& source, const wire::Ipv6Address& destination,
