@@ -165,21 +165,8 @@ class NfQueueTest : public ::testing::Test {
     });
   }
 
-  // A veth is operational only once both ends are up.
   void wait_operational(const NetworkNamespace& ns, const char* device) {
-    in(ns, [&] {
-      auto netlink = Netlink::open();
-      ASSERT_TRUE(netlink);
-      auto dev = netlink->link_index(device);
-      ASSERT_TRUE(dev);
-      for (int i = 0; i < 300; ++i) {
-        auto link = netlink->link(*dev);
-        ASSERT_TRUE(link);
-        if (link->operational) return;
-        ::usleep(10'000);
-      }
-      FAIL() << device << " never became operational";
-    });
+    in(ns, [&] { test_util::wait_operational(device); });
   }
 
   // The kernel installs an address's local route later, from a work queue (DESIGN.md §3): a

@@ -148,21 +148,8 @@ class RawSocketTest : public ::testing::Test {
     });
   }
 
-  // The veth drops what is sent until the kernel's link watcher has activated it.
   void wait_operational(const NetworkNamespace& ns, const char* device) {
-    in(ns, [&] {
-      auto netlink = Netlink::open();
-      ASSERT_TRUE(netlink);
-      auto index = netlink->link_index(device);
-      ASSERT_TRUE(index);
-      for (int i = 0; i < 300; ++i) {
-        auto link = netlink->link(*index);
-        ASSERT_TRUE(link);
-        if (link->operational) return;
-        ::usleep(10'000);
-      }
-      FAIL() << device << " never became operational";
-    });
+    in(ns, [&] { test_util::wait_operational(device); });
   }
 
   // One Echo Request answered: the path works and A has resolved B's link-layer address, so
