@@ -1,0 +1,93 @@
+// The daemon's configuration (issue 8): the TOML file `mipv6d --config FILE` reads, as plain data.
+// docs/mipv6d.conf.md documents every key and its default. parse_config() reports the first
+// problem as "FILE:LINE:COLUMN: KEY: message" (e.g. "/etc/mipv6d.toml:7:12: home_agent.
+// max_lifetime: must be between 4 and 262140 seconds"), so that an operator can go straight to it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/engine.h"
+#include "linux/result.h"
+#include "wire/address.h"
+
+namespace mipv6::daemon {
+
+enum class RoleKind : std::uint8_t { kMobileNode, kHomeAgent, kCorrespondent };
+std::string_view role_name(RoleKind role);  // "mobile_node", "home_agent", "correspondent"
+
+struct Prefix {
+  wire::Ipv6Address prefix;  // host bits zero
+  std::uint8_t length = 64;
+  friend bool operator==(const Prefix&, const Prefix&) = default;
+};
+
+struct NodeSection {
+  std::vector<RoleKind> roles;  // at least one, no repeats
+  std::string control_socket = "/run/mipv6d.sock";
+  core::LogLevel log_level = core::LogLevel::kInfo;
+  // Where the daemon records the kernel objects it installed, so that the next start after a
+  // crash removes them (issue 8, crash recovery).
+  std::string state_file = "/run/mipv6d.state";
+};
+
+struct HomeAgentSection {
+  std::string interface;         // the home link (required)
+  std::vector<Prefix> prefixes;  // empty: the global prefixes configured on the interface
+  std::size_t max_bindings = 100000;
+  std::chrono::seconds max_lifetime{420};  // RFC 6275 §10.3.1 local policy, 4..262140 s
+  std::uint16_t preference = 0;            // DHAAD (§10.5.1)
+};
+
+struct CorrespondentSection {
+  bool route_optimization = true;  // §8.2: administratively enabled by default
+  std::size_t max_bindings = 4096;
+};
+
+enum class RouteOptimizationPolicy : std::uint8_t { kAlways, kNever, kPrefixes };
+
+struct MobileNodeSection {
+  // Required, global unicast. The file gives "addr/len"; without "/len", 64 (RFC 4862 §5.5.3).
+  wire::Ipv6Address home_address;
+  std::uint8_t prefix_length = 64;              // of the home subnet prefix
+  std::optional<wire::Ipv6Address> home_agent;  // nullopt: "discover" (DHAAD, §11.4.1)
+  std::vector<std::string> interfaces;          // in order of preference (at least one)
+  RouteOptimizationPolicy route_optimization = RouteOptimizationPolicy::kAlways;
+  std::vector<Prefix> route_optimization_prefixes;  // kPrefixes: correspondents in these
+  std::chrono::seconds lifetime{420};               // asked of the home agent (§11.7.1), 4..262140
+};
+
+enum class Signalling : std::uint8_t { kNone };  // "esp" and "auth-option" come with issue 7
+
+struct SecuritySection {
+  Signalling signalling = Signalling::kNone;
+};
+
+struct DaemonConfig {
+  std::string path;  // the file it was read from
+  NodeSection node;
+  std::optional<HomeAgentSection> home_agent;         // set iff the role is in node.roles
+  std::optional<CorrespondentSection> correspondent;  // set iff the role is in node.roles
+  std::optional<MobileNodeSection> mobile_node;       // set iff the role is in node.roles
+  SecuritySection security;
+
+  bool has_role(RoleKind role) const;
+};
+
+// Parses `text` (the content of `path`). Error::code is EINVAL, Error::message the located
+// "path:line:column: key: message" line.
+linux_dp::Result<DaemonConfig> parse_config(std::string_view text, std::string_view path);
+// Reads and parses a file (ENOENT, EACCES... as "path: strerror").
+linux_dp::Result<DaemonConfig> load_config(const std::string& path);
+// The effective configuration, defaults included (mipv6ctl show config): role names as strings,
+// durations in seconds, addresses and prefixes as in the file; sections of unlisted roles absent.
+nlohmann::json to_json(const DaemonConfig& config);
+
+}  // namespace mipv6::daemon
