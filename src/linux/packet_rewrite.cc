@@ -118,7 +118,111 @@ void rewrite_type2_routing_header(std::span<std::byte> packet, const Type2Routin
   packet[info.header_offset + kSegmentsLeftOffset] = std::byte{0};
 }
 
+constexpr std::size_t kPayloadLengthOffset = 4;  // RFC 8200 §3
+constexpr std::size_t kNextHeaderOffset = 6;
+constexpr std::size_t kMaxPayloadLength = 65535;  // no jumbograms (RFC 2675) here
+constexpr std::size_t kInsertedHeaderSize = 24;   // both headers below are 24 octets
+static_assert(wire::kType2RoutingHeaderSize == kInsertedHeaderSize);
+static_assert(wire::kHomeAddressDestinationOptionsSize == kInsertedHeaderSize);
+
+// Where a new header goes: `offset` of its first octet, and the Next Header octet (of the IPv6
+// header or of the extension header before it) that must now name it.
+struct InsertionPoint {
+  std::size_t offset = wire::kIpv6HeaderSize;
+  std::size_t next_header_offset = kNextHeaderOffset;
+};
+
+InsertionPoint after(const wire::HeaderLocation& h) {
+  return {.offset = h.offset + h.length, .next_header_offset = h.offset};
+}
+
+// RFC 6275 §9.3.2 / RFC 8200 §4.1: the Routing header comes right after Hop-by-Hop Options.
+InsertionPoint type2_insertion_point(const wire::PacketLayout& layout) {
+  if (layout.header_count > 0 && layout.headers[0].type == wire::ip_proto::kHopByHop)
+    return after(layout.headers[0]);
+  return {};
+}
+
+// RFC 6275 §6.3: the option goes after the Routing header (if present) and before a Fragment,
+// AH or ESP header; RFC 8200 §4.1 puts Hop-by-Hop first. A Destination Options header that
+// precedes the Routing header is skipped with it, any later one stays after ours.
+InsertionPoint home_address_insertion_point(const wire::PacketLayout& layout) {
+  InsertionPoint point;
+  for (std::size_t i = 0; i < layout.header_count; ++i) {
+    const auto& h = layout.headers[i];
+    if (h.type == wire::ip_proto::kFragment || h.type == wire::ip_proto::kAuthentication ||
+        h.type == wire::ip_proto::kEsp)
+      break;
+    if (h.type == wire::ip_proto::kHopByHop || h.type == wire::ip_proto::kRouting) point = after(h);
+  }
+  return point;
+}
+
+Status check_room(const wire::PacketLayout& layout) {
+  if (std::size_t{layout.ipv6.payload_length} + kInsertedHeaderSize > kMaxPayloadLength)
+    return make_error("inserting a " + std::to_string(kInsertedHeaderSize) +
+                          "-octet header into a payload of " +
+                          std::to_string(layout.ipv6.payload_length) + " octets",
+                      EMSGSIZE);
+  return {};
+}
+
+// A copy of `packet` with `header` (its Next Header octet still to be set) inserted at `point`,
+// chained in, and Payload Length grown to match. Header offsets are multiples of 8 from the
+// IPv6 header, so the inserted header keeps the alignment its options were laid out for.
+wire::Bytes with_header(wire::ByteSpan packet, const wire::PacketLayout& layout,
+                        const InsertionPoint& point, std::uint8_t header_type,
+                        wire::ByteSpan header) {
+  wire::Bytes out;
+  out.reserve(packet.size() + header.size());
+  out.insert(out.end(), packet.begin(), packet.begin() + static_cast<std::ptrdiff_t>(point.offset));
+  out.insert(out.end(), header.begin(), header.end());
+  out.insert(out.end(), packet.begin() + static_cast<std::ptrdiff_t>(point.offset), packet.end());
+  out[point.offset] = packet[point.next_header_offset];
+  out[point.next_header_offset] = static_cast<std::byte>(header_type);
+  wire::store_be16(out.data() + kPayloadLengthOffset,
+                   static_cast<std::uint16_t>(layout.ipv6.payload_length + header.size()));
+  return out;
+}
+
 }  // namespace
+
+Result<wire::Bytes> insert_type2_routing_header(wire::ByteSpan packet,
+                                                const wire::Ipv6Address& care_of_address) {
+  auto layout = walk(packet);
+  if (!layout) return layout.error();
+  if (layout->type2_address)
+    return make_error("Type 2 Routing header already present (RFC 6275 §6.4)", EEXIST);
+  if (auto s = check_room(*layout); !s) return s.error();
+  // RFC 6275 §6.4.1: Segments Left 1, the address is the home address the packet was sent to.
+  wire::Bytes header;
+  wire::Writer writer(header);
+  wire::write_type2_routing_header(writer, wire::ip_proto::kNoNextHeader, layout->ipv6.destination);
+  wire::Bytes out = with_header(packet, *layout, type2_insertion_point(*layout),
+                                wire::ip_proto::kRouting, header);
+  // §9.3.2: the care-of address becomes the IPv6 Destination Address.
+  put_address(out, kDestinationOffset, care_of_address);
+  return out;
+}
+
+Result<wire::Bytes> insert_home_address_option(wire::ByteSpan packet,
+                                               const wire::Ipv6Address& care_of_address) {
+  auto layout = walk(packet);
+  if (!layout) return layout.error();
+  if (layout->home_address)
+    return make_error("Home Address option already present (RFC 6275 §6.3)", EEXIST);
+  if (auto s = check_room(*layout); !s) return s.error();
+  // RFC 6275 §11.3.1: the option carries the home address, the packet's current source.
+  wire::Bytes header;
+  wire::Writer writer(header);
+  wire::write_home_address_destination_options(writer, wire::ip_proto::kNoNextHeader,
+                                               layout->ipv6.source);
+  wire::Bytes out = with_header(packet, *layout, home_address_insertion_point(*layout),
+                                wire::ip_proto::kDestinationOptions, header);
+  // §11.3.1: the care-of address becomes the IPv6 Source Address.
+  put_address(out, kSourceOffset, care_of_address);
+  return out;
+}
 
 Result<HomeAddressOptionInfo> find_home_address_option(wire::ByteSpan packet) {
   auto layout = walk(packet);

@@ -81,4 +81,24 @@ Result<Type2RoutingInfo> apply_type2_routing_header(std::span<std::byte> packet)
 // destination, the option names the source). ENOMSG when it carries neither.
 Result<MobilityHeadersInfo> apply_mobility_headers(std::span<std::byte> packet);
 
+// The sending side, for packets the kernel routed into a TUN device (a new Wire copy each time;
+// the input is not changed). Errors: EBADMSG for a packet that does not walk or whose Payload
+// Length does not match; EMSGSIZE when the result would exceed 65,535 octets of payload.
+//
+// RFC 6275 §9.3.2 / §6.4 (correspondent → mobile node): inserts a Type 2 Routing header
+// (Segments Left 1, Address = the packet's Destination Address, the home address) after the
+// Hop-by-Hop Options header if there is one, and sets the Destination Address to
+// `care_of_address`. The upper-layer checksum stays valid (its pseudo-header uses the final
+// destination, the home address, §6.4). EEXIST if the packet already has a Type 2 header.
+Result<wire::Bytes> insert_type2_routing_header(wire::ByteSpan packet,
+                                                const wire::Ipv6Address& care_of_address);
+// RFC 6275 §11.3.1 / §6.3 (mobile node → correspondent, route optimised): inserts a Destination
+// Options header holding a Home Address option (Home Address = the packet's Source Address) after
+// the Hop-by-Hop Options and Routing headers and before any Fragment, AH, ESP or other
+// Destination Options header, aligned 8n+6 (§6.3), and sets the Source Address to
+// `care_of_address`. The checksum stays valid (§6.3: it was computed with the home address).
+// EEXIST if the packet already has a Home Address option.
+Result<wire::Bytes> insert_home_address_option(wire::ByteSpan packet,
+                                               const wire::Ipv6Address& care_of_address);
+
 }  // namespace mipv6::linux_dp

@@ -157,6 +157,18 @@ Status RawSocket::bind_address(const wire::Ipv6Address& address) {
   return {};
 }
 
+Status RawSocket::join_anycast(const wire::Ipv6Address& address, std::uint32_t ifindex) {
+  // RFC 6275 §10.5: a home agent answers DHAAD requests sent to the home subnet's Mobile IPv6
+  // Home-Agents anycast address (RFC 2526); the kernel then treats it as a local address.
+  ipv6_mreq request{};
+  std::memcpy(&request.ipv6mr_multiaddr, address.bytes.data(), 16);
+  request.ipv6mr_interface = ifindex;
+  if (::setsockopt(fd_.get(), IPPROTO_IPV6, IPV6_JOIN_ANYCAST, &request, sizeof request) < 0)
+    return errno_error("IPV6_JOIN_ANYCAST " + address.to_string() + " on ifindex " +
+                       std::to_string(ifindex));
+  return {};
+}
+
 Status RawSocket::receive_destination_options(bool enabled) {
   return set_option(IPPROTO_IPV6, IPV6_RECVDSTOPTS, enabled ? 1 : 0, "IPV6_RECVDSTOPTS");
 }

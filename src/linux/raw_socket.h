@@ -62,6 +62,10 @@ class RawSocket {
   Status set_mark(std::uint32_t mark);
   Status bind_address(const wire::Ipv6Address& address);
   Status receive_destination_options(bool enabled);
+  // IPV6_JOIN_ANYCAST: this node answers `address` on `ifindex` (a home agent's DHAAD address,
+  // RFC 6275 §10.5 / RFC 2526). The kernel allows it on a forwarding interface, or for an
+  // address inside a prefix on the link.
+  Status join_anycast(const wire::Ipv6Address& address, std::uint32_t ifindex);
 
   // One packet; EAGAIN when none is queued.
   Result<ReceivedPacket> receive(std::span<std::byte> buffer);

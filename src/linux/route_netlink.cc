@@ -107,6 +107,15 @@ nlmsghdr* start_message(std::array<char, kRequestBuffer>& buffer, std::uint16_t 
   return nlh;
 }
 
+// IFLA_ADDRESS of an Ethernet-like device; TUN devices have none, and other link types (an
+// IPv6-in-IPv6 tunnel's 16-octet address) are not link-layer addresses ND could carry.
+std::optional<core::LinkLayerAddress> ethernet_address(const nlattr* attr) {
+  core::LinkLayerAddress address{};
+  if (mnl_attr_get_payload_len(attr) != address.size()) return std::nullopt;
+  std::memcpy(address.data(), mnl_attr_get_payload(attr), address.size());
+  return address;
+}
+
 // ifindex 0 when the message is too short to be a link message.
 LinkInfo parse_link(const nlmsghdr* nlh) {
   if (!has_header<ifinfomsg>(nlh)) return {};
@@ -127,6 +136,9 @@ LinkInfo parse_link(const nlmsghdr* nlh) {
       case IFLA_OPERSTATE:
         if (mnl_attr_validate(attr, MNL_TYPE_U8) >= 0)
           info.operational = mnl_attr_get_u8(attr) == kOperStateUp;
+        break;
+      case IFLA_ADDRESS:
+        info.link_layer_address = ethernet_address(attr);
         break;
       default:
         break;
@@ -753,7 +765,13 @@ std::string describe(const InstalledObject& object) {
 }
 
 InstalledState::~InstalledState() {
+  // No observer call from the destructor: its owner may already be half destroyed.
+  on_change_ = nullptr;
   (void)remove_all();
+}
+
+void InstalledState::notify() const {
+  if (on_change_) on_change_();
 }
 
 Status InstalledState::apply(const InstalledObject& object, bool add) {
@@ -777,6 +795,7 @@ Status InstalledState::apply(const InstalledObject& object, bool add) {
 Status InstalledState::install(const InstalledObject& object) {
   if (auto s = apply(object, true); !s) return s;
   objects_.push_back(object);
+  notify();
   return {};
 }
 
@@ -791,6 +810,8 @@ Status InstalledState::remove(const InstalledObject& object) {
   for (auto it = objects_.rbegin(); it != objects_.rend(); ++it) {
     if (*it != object) continue;
     objects_.erase(std::next(it).base());
+    // Forgotten even when the kernel refuses: the record must not outlive what it describes.
+    notify();
     if (auto s = apply(object, false); !s && !already_gone(s.error().code)) return s;
     return {};
   }
@@ -804,6 +825,7 @@ Status InstalledState::remove_all() {
     objects_.pop_back();
     if (auto s = apply(object, false); !s && !already_gone(s.error().code) && first) first = s;
   }
+  notify();
   return first;
 }
 

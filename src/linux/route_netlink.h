@@ -8,6 +8,7 @@
 #include <chrono>
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,8 @@ struct LinkInfo {
   bool operational = false;
   std::uint32_t mtu = 0;
   std::uint32_t flags = 0;  // IFF_*
+  // IFLA_ADDRESS when it is a 6-octet (Ethernet) address; nullopt for TUN and other devices.
+  std::optional<core::LinkLayerAddress> link_layer_address{};
 };
 
 struct AddressSpec {
@@ -262,11 +265,18 @@ class InstalledState {
 
   const std::vector<InstalledObject>& objects() const { return objects_; }
 
+  // Called after objects() changed (install, remove, remove_all), so that the daemon can
+  // record it in its state file before the next change (issue 8 crash recovery). Not called
+  // from the destructor.
+  void set_observer(std::function<void()> on_change) { on_change_ = std::move(on_change); }
+
  private:
   Status apply(const InstalledObject& object, bool add);
+  void notify() const;
 
   Netlink* netlink_;
   std::vector<InstalledObject> objects_;
+  std::function<void()> on_change_;
 };
 
 }  // namespace mipv6::linux_dp

@@ -8,10 +8,17 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
+#include <vector>
 
+#include "wire/chain.h"
 #include "wire/checksum.h"
+#include "wire/extension_headers.h"
 #include "wire/hex.h"
+#include "wire/packet.h"
 
 namespace mipv6::linux_dp {
 namespace {
@@ -19,6 +26,7 @@ namespace {
 using test_util::addr;
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr std::uint8_t kUdp = 17;
 constexpr std::uint8_t kMobilityHeader = 135;
@@ -273,5 +281,284 @@ TEST_F(PacketRewriteTest, BrokenChainAfterTheOptionIsRefused) {
   expect_refused(packet, apply_hao, EBADMSG, "malformed packet (bad_length) at offset 41");
 }
 
+// ---------------------------------------------------------------------------------------------
+// The sending side: insert_type2_routing_header / insert_home_address_option (RFC 6275 §6.3,
+// §6.4, §9.3.2, §11.3.1), checked against the receive side that must undo them.
+
+constexpr std::uint8_t kTcp = 6;
+constexpr std::uint8_t kIcmpv6 = 58;
+constexpr std::size_t kInserted = 24;
+
+const wire::Ipv6Address kHome = *wire::Ipv6Address::parse("2001:db8:1::100");
+const wire::Ipv6Address kCareOf = *wire::Ipv6Address::parse("2001:db8:2::100");
+const wire::Ipv6Address kCorrespondent = *wire::Ipv6Address::parse("2001:db8:3::1");
+
+// An upper-layer message of `protocol` with its checksum field present (filled by build_packet).
+wire::Bytes upper_message(std::uint8_t protocol) {
+  switch (protocol) {
+    case kUdp:
+      return hex("04d2162e000c00006d697036");
+    case kTcp:  // SYN, data offset 5, checksum 0 for now
+      return hex("04d2162e00000001000000005002ffff00000000");
+    default:  // ICMPv6 Echo Request
+      return hex("80000000000100016d697036");
+  }
+}
+
+wire::Bytes build(const wire::Ipv6Address& source, const wire::Ipv6Address& destination,
+                  std::vector<wire::ExtensionHeader> headers, std::uint8_t protocol) {
+  wire::PacketSpec spec;
+  spec.header.source = source;
+  spec.header.destination = destination;
+  spec.extension_headers = std::move(headers);
+  spec.upper_protocol = protocol;
+  spec.upper = upper_message(protocol);
+  return wire::build_packet(spec);
+}
+
+wire::ExtensionHeader hop_by_hop() {
+  return wire::make_options_header(wire::ip_proto::kHopByHop, {});
+}
+wire::ExtensionHeader empty_destination_options() {
+  return wire::make_options_header(wire::ip_proto::kDestinationOptions, {});
+}
+
+wire::PacketLayout layout_of(wire::ByteSpan packet) {
+  auto layout = wire::walk_chain(packet);
+  EXPECT_TRUE(layout) << wire::to_string(layout.error().code) << " at " << layout.error().offset;
+  return layout ? *layout : wire::PacketLayout{};
+}
+
+void expect_checksum_verifies(wire::ByteSpan packet) {
+  auto layout = wire::walk_chain(packet);
+  ASSERT_TRUE(layout);
+  auto s = wire::verify_upper_checksum(packet, *layout);
+  EXPECT_TRUE(s) << wire::to_string(s.error().code) << " at " << s.error().offset;
+}
+
+// The inserted header taken out again, and the octets that named it restored: what the packet
+// was before insertion if nothing else changed.
+wire::Bytes without_header(wire::ByteSpan packet, std::size_t offset,
+                           std::size_t next_header_offset) {
+  wire::Bytes out(packet.begin(), packet.end());
+  out[next_header_offset] = out[offset];
+  out.erase(out.begin() + static_cast<std::ptrdiff_t>(offset),
+            out.begin() + static_cast<std::ptrdiff_t>(offset + kInserted));
+  wire::store_be16(out.data() + 4, static_cast<std::uint16_t>(out.size() - 40));
+  return out;
+}
+
+class InsertionTest : public ::testing::TestWithParam<std::uint8_t> {};
+
+TEST_P(InsertionTest, Type2RoutingHeaderRoundTripsAndKeepsTheChecksumValid_6_4_9_3_2) {
+  const wire::Bytes original = build(kCorrespondent, kHome, {}, GetParam());
+  expect_checksum_verifies(original);
+  auto inserted = insert_type2_routing_header(original, kCareOf);
+  ASSERT_TRUE(inserted) << inserted.error().message;
+  const wire::PacketLayout layout = layout_of(*inserted);
+  EXPECT_EQ(layout.ipv6.destination, kCareOf);
+  EXPECT_EQ(layout.ipv6.payload_length, original.size() - 40 + kInserted);
+  ASSERT_TRUE(layout.type2_address);
+  EXPECT_EQ(*layout.type2_address, kHome);
+  EXPECT_EQ(layout.type2_segments_left, 1);
+  EXPECT_EQ(layout.type2_offset, 40u);
+  EXPECT_EQ(layout.upper_protocol, GetParam());
+  expect_checksum_verifies(*inserted);
+
+  wire::Bytes received = *inserted;
+  auto applied = apply_type2_routing_header(received);
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_EQ(applied->care_of_address, kCareOf);
+  expect_checksum_verifies(received);
+  EXPECT_EQ(wire::to_hex(without_header(received, 40, 6)), wire::to_hex(original));
+}
+
+TEST_P(InsertionTest, HomeAddressOptionRoundTripsAndKeepsTheChecksumValid_6_3_11_3_1) {
+  const wire::Bytes original = build(kHome, kCorrespondent, {}, GetParam());
+  auto inserted = insert_home_address_option(original, kCareOf);
+  ASSERT_TRUE(inserted) << inserted.error().message;
+  const wire::PacketLayout layout = layout_of(*inserted);
+  EXPECT_EQ(layout.ipv6.source, kCareOf);
+  EXPECT_EQ(layout.ipv6.payload_length, original.size() - 40 + kInserted);
+  ASSERT_TRUE(layout.home_address);
+  EXPECT_EQ(*layout.home_address, kHome);
+  // §6.3: the option is aligned 8n+6.
+  EXPECT_EQ(layout.home_address_option_offset % 8, 6u);
+  expect_checksum_verifies(*inserted);
+
+  wire::Bytes received = *inserted;
+  auto applied = apply_home_address_option(received);
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_EQ(applied->home_address, kHome);
+  expect_checksum_verifies(received);
+  // Everything is as sent but the neutralised option (type 0x1E, carrying the care-of address).
+  EXPECT_EQ(std::to_integer<std::uint8_t>(received[applied->option_offset]), kSkippedOptionType);
+  EXPECT_EQ(wire::to_hex(without_header(received, 40, 6)), wire::to_hex(original));
+}
+
+INSTANTIATE_TEST_SUITE_P(UdpIcmpv6Tcp, InsertionTest, ::testing::Values(kUdp, kIcmpv6, kTcp),
+                         [](const auto& param_info) {
+                           return param_info.param == kUdp      ? std::string("Udp")
+                                  : param_info.param == kIcmpv6 ? std::string("Icmpv6")
+                                                                : std::string("Tcp");
+                         });
+
+TEST(InsertTest, Type2RoutingHeaderFollowsTheHopByHopHeader_9_3_2) {
+  const wire::Bytes original =
+      build(kCorrespondent, kHome, {hop_by_hop(), empty_destination_options()}, kUdp);
+  auto inserted = insert_type2_routing_header(original, kCareOf);
+  ASSERT_TRUE(inserted) << inserted.error().message;
+  const wire::PacketLayout layout = layout_of(*inserted);
+  ASSERT_EQ(layout.header_count, 3u);
+  EXPECT_EQ(layout.headers[0].type, wire::ip_proto::kHopByHop);
+  EXPECT_EQ(layout.headers[1].type, wire::ip_proto::kRouting);
+  EXPECT_EQ(layout.headers[1].offset, 48u);
+  // The Destination Options header now follows the Routing header: for the final destination.
+  EXPECT_EQ(layout.headers[2].type, wire::ip_proto::kDestinationOptions);
+  expect_checksum_verifies(*inserted);
+  const wire::Bytes restored = without_header(*inserted, 48, 40);
+  EXPECT_EQ(wire::to_hex(wire::ByteSpan(restored).subspan(40)),
+            wire::to_hex(wire::ByteSpan(original).subspan(40)));
+}
+
+TEST(InsertTest, HomeAddressOptionGoesAfterRoutingAndBeforeOtherDestinationOptions_6_3) {
+  // Mobile node to mobile node: the packet already carries the peer's Type 2 header.
+  const wire::Bytes original = build(
+      kHome, kCareOf,
+      {hop_by_hop(), wire::make_type2_routing_header(*wire::Ipv6Address::parse("2001:db8:1::200")),
+       empty_destination_options()},
+      kUdp);
+  auto inserted = insert_home_address_option(original, *wire::Ipv6Address::parse("2001:db8:4::1"));
+  ASSERT_TRUE(inserted) << inserted.error().message;
+  const wire::PacketLayout layout = layout_of(*inserted);
+  ASSERT_EQ(layout.header_count, 4u);
+  EXPECT_EQ(layout.headers[0].type, wire::ip_proto::kHopByHop);
+  EXPECT_EQ(layout.headers[1].type, wire::ip_proto::kRouting);
+  EXPECT_EQ(layout.headers[2].type, wire::ip_proto::kDestinationOptions);
+  EXPECT_EQ(layout.headers[2].offset, 72u);
+  EXPECT_EQ(layout.home_address_option_offset, 78u);
+  EXPECT_EQ(layout.headers[3].type, wire::ip_proto::kDestinationOptions);
+  expect_checksum_verifies(*inserted);
+  wire::Bytes received = *inserted;
+  ASSERT_TRUE(apply_mobility_headers(received));
+  expect_checksum_verifies(received);
+}
+
+TEST(InsertTest, HomeAddressOptionGoesBeforeTheFragmentHeader_6_3) {
+  const wire::Bytes original =
+      build(kHome, kCorrespondent,
+            {wire::make_fragment_header(wire::FragmentHeader{.identification = 7})}, kUdp);
+  auto inserted = insert_home_address_option(original, kCareOf);
+  ASSERT_TRUE(inserted) << inserted.error().message;
+  const wire::PacketLayout layout = layout_of(*inserted);
+  ASSERT_EQ(layout.header_count, 2u);
+  EXPECT_EQ(layout.headers[0].type, wire::ip_proto::kDestinationOptions);
+  EXPECT_EQ(layout.headers[1].type, wire::ip_proto::kFragment);
+  EXPECT_EQ(std::to_integer<std::uint8_t>((*inserted)[6]), wire::ip_proto::kDestinationOptions);
+  expect_checksum_verifies(*inserted);
+}
+
+TEST(InsertTest, SecondMobilityHeaderIsRefusedWithEexist_6_3_6_4) {
+  const wire::Bytes with_option = hex(kHaoPacket);
+  auto hao = insert_home_address_option(with_option, kCareOf);
+  ASSERT_FALSE(hao);
+  EXPECT_EQ(hao.error().code, EEXIST);
+  const wire::Bytes with_routing = hex(kRh2Packet);
+  auto rh2 = insert_type2_routing_header(with_routing, kCareOf);
+  ASSERT_FALSE(rh2);
+  EXPECT_EQ(rh2.error().code, EEXIST);
+  // The other header is still welcome (mobile node to mobile node).
+  EXPECT_TRUE(insert_home_address_option(with_routing, kCareOf));
+  EXPECT_TRUE(insert_type2_routing_header(with_option, kCareOf));
+}
+
+TEST(InsertTest, MalformedPacketsAreRefusedWithEbadmsg) {
+  wire::Bytes packet = build(kCorrespondent, kHome, {}, kUdp);
+  wire::Bytes truncated(packet.begin(), packet.end() - 1);
+  wire::Bytes padded = packet;
+  padded.push_back(std::byte{0});
+  wire::Bytes broken = packet;
+  broken[6] = std::byte{wire::ip_proto::kHopByHop};  // a header that is not there
+  for (const auto& bad : {truncated, padded, broken, wire::Bytes(20)}) {
+    auto rh2 = insert_type2_routing_header(bad, kCareOf);
+    ASSERT_FALSE(rh2);
+    EXPECT_EQ(rh2.error().code, EBADMSG) << rh2.error().message;
+    auto hao = insert_home_address_option(bad, kCareOf);
+    ASSERT_FALSE(hao);
+    EXPECT_EQ(hao.error().code, EBADMSG) << hao.error().message;
+  }
+}
+
+TEST(InsertTest, PayloadThatWouldExceed65535OctetsIsRefusedWithEmsgsize) {
+  wire::PacketSpec spec;
+  spec.header.source = kHome;
+  spec.header.destination = kCorrespondent;
+  spec.upper_protocol = wire::ip_proto::kNoNextHeader;
+  spec.upper = wire::Bytes(65535 - 20);
+  const wire::Bytes big = wire::build_packet(spec);
+  ASSERT_EQ(big.size(), 40u + 65515u);
+  auto rh2 = insert_type2_routing_header(big, kCareOf);
+  ASSERT_FALSE(rh2);
+  EXPECT_EQ(rh2.error().code, EMSGSIZE);
+  auto hao = insert_home_address_option(big, kCareOf);
+  ASSERT_FALSE(hao);
+  EXPECT_EQ(hao.error().code, EMSGSIZE);
+  // 24 octets fit exactly.
+  spec.upper = wire::Bytes(65535 - 24);
+  EXPECT_TRUE(insert_type2_routing_header(wire::build_packet(spec), kCareOf));
+}
+
+// A minimal pcap file (LINKTYPE_IPV6 229, one record per packet) for tshark to dissect.
+void write_pcap(const std::string& path, const std::vector<wire::Bytes>& packets) {
+  wire::Bytes file;
+  auto le32 = [&](std::uint32_t v) {
+    for (int shift = 0; shift < 32; shift += 8)
+      file.push_back(static_cast<std::byte>(v >> shift));
+  };
+  le32(0xa1b2c3d4);  // magic, microsecond timestamps
+  le32(0x00040002);  // version 2.4 (minor, major as little-endian 16-bit halves)
+  le32(0);           // thiszone
+  le32(0);           // sigfigs
+  le32(65535 + 40);  // snaplen
+  le32(229);         // LINKTYPE_IPV6
+  for (const auto& packet : packets) {
+    le32(0);
+    le32(0);
+    le32(static_cast<std::uint32_t>(packet.size()));
+    le32(static_cast<std::uint32_t>(packet.size()));
+    file.insert(file.end(), packet.begin(), packet.end());
+  }
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+}
+
+TEST(InsertTest, TsharkDissectsInsertedHeadersWithoutErrorsAndGoodChecksums) {
+  if (test_util::shell("command -v tshark").empty()) GTEST_SKIP() << "tshark not installed";
+  std::vector<wire::Bytes> packets;
+  for (std::uint8_t protocol : {kUdp, kIcmpv6, kTcp}) {
+    auto rh2 = insert_type2_routing_header(build(kCorrespondent, kHome, {}, protocol), kCareOf);
+    auto hao = insert_home_address_option(build(kHome, kCorrespondent, {}, protocol), kCareOf);
+    ASSERT_TRUE(rh2 && hao);
+    packets.push_back(*rh2);
+    packets.push_back(*hao);
+  }
+  const std::string path = "/tmp/mipv6t-" + std::to_string(::getpid()) + "-insert.pcap";
+  write_pcap(path, packets);
+  const std::string out = test_util::shell(
+      "tshark -r " + path + " -V -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE 2>&1");
+  if (std::getenv("MIPV6_KEEP_PCAP") == nullptr) std::remove(path.c_str());
+  EXPECT_THAT(out, Not(HasSubstr("Malformed")));
+  EXPECT_THAT(out, Not(HasSubstr("[Expert Info (Error")));
+  EXPECT_THAT(out, Not(HasSubstr("[Expert Info (Warning")));
+  EXPECT_THAT(out, Not(HasSubstr("Bad]")));
+  EXPECT_THAT(out, HasSubstr("Home Address: 2001:db8:1::100"));
+  EXPECT_THAT(out, HasSubstr("Type: Type 2 Routing (2)"));
+  // One good upper-layer checksum per packet.
+  std::size_t good = 0;
+  for (auto at = out.find("Checksum Status: Good"); at != std::string::npos;
+       at = out.find("Checksum Status: Good", at + 1))
+    ++good;
+  EXPECT_EQ(good, packets.size()) << out;
+}
 }  // namespace
 }  // namespace mipv6::linux_dp

@@ -26,6 +26,7 @@
 
 #include "linux/netns.h"
 #include "linux/route_netlink.h"
+#include "linux/sysctl.h"
 #include "wire/checksum.h"
 
 namespace mipv6::linux_dp {
@@ -406,5 +407,44 @@ TEST_F(RawSocketTest, BoundToDeviceSocketIgnoresOtherInterfaces) {
   EXPECT_FALSE(receive(on_lo, buffer, 200));
 }
 
+// RFC 6275 §10.5: a home agent receives DHAAD requests at the Mobile IPv6 Home-Agents anycast
+// address of its home subnet (RFC 2526: interface identifier fdff:ffff:ffff:fffe). B sends Echo
+// Requests to it; A answers only once it has joined.
+TEST_F(RawSocketTest, JoinedAnycastAddressIsAnsweredAndNotBefore_10_5) {
+  const wire::Ipv6Address anycast = addr("2001:db8:7::fdff:ffff:ffff:fffe");
+  std::optional<Sysctls> sysctls;
+  in(*a_, [&] {
+    sysctls.emplace();
+    ASSERT_TRUE(sysctls->set("net/ipv6/conf/va/forwarding", "1"));
+  });
+  const std::uint8_t reply_type[] = {kEchoReply};
+  RawSocket pinger = open_in(*b_, [&] { return RawSocket::open_icmpv6(reply_type); });
+  std::array<std::byte, 256> buffer{};
+  auto answered = [&](int sequence) {
+    EXPECT_TRUE(pinger.send(bytes({kEchoRequest, 0, 0, 0, 0, 7, 0, sequence}), anycast));
+    return receive(pinger, buffer, 1000).has_value();
+  };
+  EXPECT_FALSE(answered(1)) << "answered before the join";
+
+  std::uint32_t va_index = 0;
+  in(*a_, [&] { va_index = ::if_nametoindex("va"); });
+  RawSocket member = open_in(*a_, [&] { return RawSocket::open_icmpv6(reply_type); });
+  auto joined = member.join_anycast(anycast, va_index);
+  ASSERT_TRUE(joined) << joined.error().message;
+  // The first request may be spent on Neighbor Discovery still failing from the attempt above.
+  bool ok = false;
+  for (int sequence = 2; sequence < 6 && !ok; ++sequence)
+    ok = answered(sequence);
+  EXPECT_TRUE(ok) << "not answered after the join";
+  in(*a_, [&] { sysctls.reset(); });
+}
+
+TEST_F(RawSocketTest, AnycastJoinOnAMissingInterfaceIsAnError) {
+  const std::uint8_t types[] = {kEchoReply};
+  RawSocket socket = open_in(*a_, [&] { return RawSocket::open_icmpv6(types); });
+  auto joined = socket.join_anycast(addr("2001:db8:7::fdff:ffff:ffff:fffe"), 9999);
+  ASSERT_FALSE(joined);
+  EXPECT_THAT(joined.error().message, HasSubstr("IPV6_JOIN_ANYCAST"));
+}
 }  // namespace
 }  // namespace mipv6::linux_dp

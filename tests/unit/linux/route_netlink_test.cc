@@ -12,12 +12,14 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <net/if.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include "linux/netns.h"
+#include "linux/tun.h"
 
 namespace mipv6::linux_dp {
 namespace {
@@ -523,5 +525,60 @@ TEST_F(RouteNetlinkTest, InstalledStateDestructorCleansUpAndRemoveForgetsOneObje
   EXPECT_THAT(ip("-6 neigh show proxy"), Not(HasSubstr("2001:db8:1::100")));
 }
 
+std::string mac_text(const core::LinkLayerAddress& mac) {
+  char text[18];
+  std::snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+                mac[4], mac[5]);
+  return text;
+}
+
+TEST_F(RouteNetlinkTest, VethLinkLayerAddressIsWhatIpLinkReports) {
+  ASSERT_EQ(std::system("ip link set va address 02:00:5e:10:20:30"), 0);
+  auto link = netlink_->link(va_);
+  ASSERT_TRUE(link) << link.error().message;
+  ASSERT_TRUE(link->link_layer_address);
+  EXPECT_EQ(mac_text(*link->link_layer_address), "02:00:5e:10:20:30");
+  // The kernel's random address of the other end, as iproute2 prints it.
+  auto links = netlink_->dump_links();
+  ASSERT_TRUE(links);
+  bool found = false;
+  for (const auto& l : *links) {
+    if (l.ifindex != vb_) continue;
+    found = true;
+    ASSERT_TRUE(l.link_layer_address);
+    EXPECT_THAT(ip("link show dev vb"), HasSubstr("link/ether " + mac_text(*l.link_layer_address)));
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(RouteNetlinkTest, TunAndLoopbackHaveNoEthernetAddress) {
+  auto tun = TunDevice::create("mtun%d");
+  ASSERT_TRUE(tun) << tun.error().message;
+  auto link = netlink_->link(tun->ifindex());
+  ASSERT_TRUE(link) << link.error().message;
+  EXPECT_FALSE(link->link_layer_address);
+  auto lo = netlink_->link_index("lo");
+  ASSERT_TRUE(lo);
+  auto loopback = netlink_->link(*lo);
+  ASSERT_TRUE(loopback);
+  // lo reports a 6-octet all-zero address; it is still the kernel's IFLA_ADDRESS.
+  ASSERT_TRUE(loopback->link_layer_address);
+  EXPECT_EQ(mac_text(*loopback->link_layer_address), "00:00:00:00:00:00");
+}
+
+TEST_F(RouteNetlinkTest, InstalledStateObserverSeesEveryChange) {
+  InstalledState state(*netlink_);
+  std::vector<std::size_t> sizes;  // objects().size() each time the observer ran
+  state.set_observer([&] { sizes.push_back(state.objects().size()); });
+  ProxyNeighborSpec first{va_, addr("2001:db8:1::100")};
+  ProxyNeighborSpec second{va_, addr("2001:db8:1::101")};
+  ASSERT_TRUE(state.install(first));
+  ASSERT_TRUE(state.install(second));
+  // A refused install changes nothing and is not reported.
+  ASSERT_FALSE(state.install(ProxyNeighborSpec{9999, addr("2001:db8:1::102")}));
+  ASSERT_TRUE(state.remove(first));
+  ASSERT_TRUE(state.remove_all());
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{1, 2, 1, 0}));
+}
 }  // namespace
 }  // namespace mipv6::linux_dp
