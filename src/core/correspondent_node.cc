@@ -657,6 +657,19 @@ std::optional<wire::Ipv6Address> CorrespondentNode::care_of_address_for(
   return entry->care_of_address;
 }
 
+std::size_t CorrespondentNode::flush(TimePoint now) {
+  advance(now);
+  std::vector<BindingCacheEntry> entries;
+  entries.reserve(cache_.size());
+  cache_.for_each([&entries](const BindingCacheEntry& entry) { entries.push_back(entry); });
+  for (const auto& entry : entries) {
+    cache_.erase(entry.home_address);
+    ++counters_.bindings_deleted;
+    remove_binding(entry, now, "flushed by the administrator");
+  }
+  return entries.size();
+}
+
 void CorrespondentNode::send_binding_error(const RxPacket& packet, std::uint8_t status,
                                            TimePoint now) {
   const auto& layout = packet.layout;

@@ -209,6 +209,10 @@ class CorrespondentNode final : public Engine {
   // nullopt to send it normally. Records the use (replacement and §9.5.5).
   std::optional<wire::Ipv6Address> care_of_address_for(const wire::Ipv6Address& home_address,
                                                        TimePoint now);
+  // Deletes every binding (mipv6ctl flush) the way expiry does: a BindingRoute remove for each
+  // and a replay guard for its home address (§5.2.8), so that BUs authorised before the flush
+  // are not accepted again. Counted as bindings_deleted. Returns how many were deleted.
+  std::size_t flush(TimePoint now);
 
   const CorrespondentNodeCounters& counters() const { return counters_; }
   const BindingCache& cache() const { return cache_; }

@@ -1179,6 +1179,37 @@ TEST_F(CorrespondentNodeTest, ExpiryRemovesTheBinding_9_5_2) {
   EXPECT_FALSE(cn_->next_deadline());
 }
 
+TEST_F(CorrespondentNodeTest, FlushDeletesEveryBindingAndGuardsItsSequence_5_2_8) {
+  const auto spec = register_binding(7, 100);
+  BuSpec other;
+  other.home = addr("2001:db8:1::200");
+  other.tokens = return_routability(other.home, kCoa);
+  feed(bu_packet(other));
+  ASSERT_NE(entry(other.home), nullptr);
+  EXPECT_EQ(cn_->flush(now_), 2u);
+  auto routes = actions_of<BindingRoute>(cn_->take_actions());
+  ASSERT_EQ(routes.size(), 2u);
+  std::set<Ipv6Address> removed;
+  for (const auto& route : routes) {
+    EXPECT_EQ(route.change, Change::kRemove);
+    EXPECT_EQ(route.care_of_address, kCoa);
+    removed.insert(route.home_address);
+  }
+  EXPECT_EQ(removed, (std::set<Ipv6Address>{kHoa, other.home}));
+  EXPECT_EQ(entry(), nullptr);
+  EXPECT_EQ(entry(other.home), nullptr);
+  EXPECT_EQ(counters().bindings_deleted, 2u);
+  EXPECT_FALSE(cn_->care_of_address_for(kHoa, now_));
+  // §5.2.8: the BU accepted before the flush is not accepted again.
+  auto sent = feed_one(bu_packet(spec));
+  ASSERT_NE(sent.message<wire::BindingAcknowledgement>(), nullptr);
+  EXPECT_EQ(sent.message<wire::BindingAcknowledgement>()->status,
+            wire::kBaStatusSequenceNumberOutOfWindow);
+  // Nothing left: a second flush deletes nothing.
+  EXPECT_EQ(cn_->flush(now_), 0u);
+  EXPECT_TRUE(actions_of<BindingRoute>(cn_->take_actions()).empty());
+}
+
 // A Destination Unreachable about a packet this node sent on the binding (§9.3.2 form).
 wire::Bytes unreachable_about(const Ipv6Address& care_of, const Ipv6Address& home) {
   wire::PacketSpec inner;
