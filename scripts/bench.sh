@@ -2,6 +2,7 @@
 # Runs every Google Benchmark binary of the release build and ends with one summary line per
 # figure (DESIGN.md §5): BENCH <name> <value> <unit> [baseline=<value> ratio=<value>].
 # A benchmark names its baseline (measured in the same run) with state.SetLabel("baseline=NAME").
+# scripts/bench_daemon.py then measures mipv6d's tunnel; its BENCH lines join the summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/release/bench-results
@@ -14,5 +15,9 @@ for b in build/release/bench/*_bench; do
   "$b" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
        --benchmark_out="$out/$name.json" --benchmark_out_format=json || status=1
 done
-/usr/bin/python3 scripts/bench_summary.py "$out"/*.json || status=1
+# The data plane's figures (issue 8): real mipv6d daemons in network namespaces, as root.
+echo "bench: bench_daemon.py"
+/usr/bin/python3 scripts/bench_daemon.py --bin-dir build/release/apps \
+    --bench-out "$out/daemon.bench" || status=1
+/usr/bin/python3 scripts/bench_summary.py "$out"/*.json "$out/daemon.bench" || status=1
 exit $status

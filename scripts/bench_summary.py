@@ -4,7 +4,9 @@
 Each benchmark reports items_per_second (one item = one packet or one operation); a benchmark
 whose label is "baseline=OTHER" also gets the ratio of its rate to OTHER's, measured in the same
 run. User counters (e.g. binding_bytes) get a line of their own. A benchmark that reported an
-error makes the summary exit non-zero.
+error makes the summary exit non-zero. Files ending in .bench hold BENCH lines a scripted
+benchmark already wrote (scripts/bench_daemon.py), or the SKIP line saying why it measured
+nothing: they are kept as they are, after the others.
 """
 import json
 import sys
@@ -18,7 +20,11 @@ UNITS = {"binding_bytes": "B", "wall_s": "s", "sim_100k_wall_s": "s", "peak_rss_
 
 def main():
     rates, labels, counters, failed = {}, {}, {}, False
+    scripted = []
     for path in sys.argv[1:]:
+        if path.endswith(".bench"):
+            scripted += scripted_lines(path)
+            continue
         with open(path) as f:
             for b in json.load(f)["benchmarks"]:
                 name = b.get("run_name", b["name"]).removeprefix("BM_")
@@ -45,7 +51,19 @@ def main():
         print(line)
     for name, (value, unit) in counters.items():
         print(f"BENCH {name} {value:g} {unit}".rstrip())
+    for line in scripted:
+        print(line)
+        failed = failed or line.split()[2:3] == ["ERROR"]
     sys.exit(1 if failed else 0)
+
+
+def scripted_lines(path):
+    """The BENCH (or SKIP) lines of a scripted benchmark; none when it never ran."""
+    try:
+        with open(path) as f:
+            return [line.rstrip() for line in f if line.startswith(("BENCH ", "SKIP "))]
+    except FileNotFoundError:
+        return []
 
 
 if __name__ == "__main__":
