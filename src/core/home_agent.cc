@@ -617,6 +617,25 @@ void HomeAgent::join_group(const Ipv6Address& home_address, const Ipv6Address& g
   if (groups.empty()) groups_.erase(home_address);
 }
 
+std::size_t HomeAgent::flush(TimePoint /*now*/) {
+  std::vector<BindingCacheEntry> homes;
+  cache_.for_each([&](const BindingCacheEntry& entry) {
+    if (entry.home_registration) homes.push_back(entry);
+  });
+  std::size_t flushed = 0;
+  for (const auto& entry : homes) {
+    if (entry.state == BindingState::kValid) {
+      stop_interception(entry);
+      ++flushed;
+    }
+    forget(entry.home_address);
+    dad_.erase(entry.home_address);
+    cache_.erase(entry.home_address);
+  }
+  log(LogLevel::kInfo, "flushed " + std::to_string(flushed) + " home registrations");
+  return flushed;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 

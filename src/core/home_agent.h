@@ -189,6 +189,11 @@ class HomeAgent final : public Engine {
   // (the data plane identifies the node by the tunnel it arrived on).
   void join_group(const wire::Ipv6Address& home_address, const wire::Ipv6Address& group,
                   bool joined);
+  // mipv6ctl flush: forgets every home registration as if it had expired now — interception
+  // stops (ProxyNeighbor and TunnelRoute removals) and the entries are dropped, those waiting
+  // for DAD (unanswered) and those kept after a de-registration (§10.3.2) too. Correspondent
+  // bindings of a shared cache stay. Returns how many valid home registrations were ended.
+  std::size_t flush(TimePoint now);
 
   const HomeAgentCounters& counters() const { return counters_; }
   const HomeAgentList& home_agent_list() const { return list_; }

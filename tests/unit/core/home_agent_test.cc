@@ -1200,5 +1200,45 @@ TEST_F(HomeAgentTest, NextDeadlineCoversNeighborAdvertisements_10_4_1) {
   EXPECT_EQ(*ha_->next_deadline(), now_ + kRetransTimer);
 }
 
+// --- mipv6ctl flush --------------------------------------------------------------------------
+
+TEST_F(HomeAgentTest, FlushEndsEveryHomeRegistrationAsIfExpired) {
+  register_home({.l = true});
+  const Ipv6Address other = addr("2001:db8:1::200");
+  register_home({.home = other, .care_of = kCoa2});
+  const Ipv6Address waiting = addr("2001:db8:1::300");
+  send({.home = waiting});  // still in DAD: dropped without an answer
+  actions_.clear();
+  EXPECT_EQ(ha_->flush(now_), 2u);
+  collect();
+  auto proxies = all<ProxyNeighbor>();
+  EXPECT_EQ(proxies.size(), 3u);  // both home addresses and kHoa's link-local one
+  EXPECT_TRUE(std::all_of(proxies.begin(), proxies.end(),
+                          [](const ProxyNeighbor& p) { return p.change == Change::kRemove; }));
+  auto tunnels = all<TunnelRoute>();
+  ASSERT_EQ(tunnels.size(), 2u);
+  EXPECT_EQ(tunnels[0].change, Change::kRemove);
+  EXPECT_EQ(tunnels[1].change, Change::kRemove);
+  EXPECT_TRUE(bas().empty());
+  EXPECT_EQ(cache_->size(), 0u);
+  // Interception has stopped, and a late DadResult for the flushed DAD is ignored.
+  wire::Bytes data =
+      build_mobility_packet({kCoa, kHoa, std::nullopt, std::nullopt, 64}, wire::MobilityHeader{});
+  EXPECT_EQ(ha_->decide_intercepted(*make_rx_packet(data, kHomeIf), now_).verdict,
+            InterceptVerdict::kNotOurs);
+  event(DadResult{kHomeIf, waiting, false});
+  EXPECT_TRUE(bas().empty());
+  // A new registration starts from scratch (DAD again), with any sequence number.
+  send({.sequence = 1});
+  EXPECT_EQ(all<StartDad>().size(), 1u);
+}
+
+TEST_F(HomeAgentTest, FlushWithNothingRegisteredReturnsZero) {
+  EXPECT_EQ(ha_->flush(now_), 0u);
+  collect();
+  EXPECT_TRUE(all<ProxyNeighbor>().empty());
+  EXPECT_TRUE(all<TunnelRoute>().empty());
+}
+
 }  // namespace
 }  // namespace mipv6::core

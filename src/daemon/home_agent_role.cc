@@ -1,0 +1,685 @@
+#include "daemon/home_agent_role.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "core/signalling.h"
+#include "wire/icmpv6.h"
+#include "wire/ipv6.h"
+#include "wire/nd_options.h"
+#include "wire/packet.h"
+
+namespace mipv6::daemon {
+namespace {
+
+using wire::Ipv6Address;
+
+constexpr std::string_view kSource = "home_agent";
+constexpr std::uint8_t kNonceOption = 14;  // RFC 7527 §4: Nonce option of a DAD NS
+constexpr std::uint8_t kNdHopLimit = 255;  // RFC 4861 §7.1: ND messages are link-local only
+constexpr std::uint32_t kMinimumMtu = 1280;
+constexpr std::uint32_t kDefaultTunnelMtu = 1500 - HomeAgentRole::kTunnelHeader;
+constexpr std::size_t kMaxPacket = 65535;
+constexpr int kPacketsPerWakeup = 64;  // other descriptors get their turn after that many
+
+// RFC 4291 §2.7.1: ff02::1:ff00:0/104 followed by the low 24 bits of the address.
+Ipv6Address solicited_node(const Ipv6Address& address) {
+  Ipv6Address group = *Ipv6Address::parse("ff02::1:ff00:0");
+  std::copy(address.bytes.begin() + 13, address.bytes.end(), group.bytes.begin() + 13);
+  return group;
+}
+
+Ipv6Address masked(const Ipv6Address& address, std::uint8_t length) {
+  Ipv6Address prefix = address;
+  for (std::size_t i = 0; i < prefix.bytes.size(); ++i) {
+    std::size_t first_bit = i * 8;
+    if (first_bit >= length) {
+      prefix.bytes[i] = 0;
+    } else if (first_bit + 8 > length) {
+      auto keep = static_cast<unsigned>(length - first_bit);
+      prefix.bytes[i] = static_cast<std::uint8_t>(prefix.bytes[i] & (0xffu << (8 - keep)));
+    }
+  }
+  return prefix;
+}
+
+std::int64_t remaining_seconds(core::TimePoint until, core::TimePoint now) {
+  return std::max<std::int64_t>(0, core::whole_seconds(until - now));
+}
+
+// The nonce of a DAD Neighbor Solicitation (RFC 7527 §4), when it carries one of six octets.
+std::optional<std::array<std::uint8_t, 6>> nonce_of(const wire::NeighborSolicitation& ns) {
+  for (const auto& option : ns.options) {
+    const auto* unknown = std::get_if<wire::UnknownNdOption>(&option.body);
+    if (unknown == nullptr || unknown->option_type != kNonceOption || unknown->data.size() != 6)
+      continue;
+    std::array<std::uint8_t, 6> nonce{};
+    for (std::size_t i = 0; i < nonce.size(); ++i)
+      nonce[i] = std::to_integer<std::uint8_t>(unknown->data[i]);
+    return nonce;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string_view, std::uint64_t>> HomeAgentRoleCounters::list() const {
+  return {{"tun_packets_read", tun_packets_read},
+          {"tun_read_failed", tun_read_failed},
+          {"tun_not_ipv6", tun_not_ipv6},
+          {"intercepted_not_ours", intercepted_not_ours},
+          {"intercepted_link_local", intercepted_link_local},
+          {"intercepted_multicast", intercepted_multicast},
+          {"intercepted_not_tunnelled", intercepted_not_tunnelled},
+          {"packets_encapsulated", packets_encapsulated},
+          {"reverse_tunnel_forwarded", reverse_tunnel_forwarded},
+          {"reverse_tunnel_refused", reverse_tunnel_refused},
+          {"reverse_tunnel_malformed", reverse_tunnel_malformed},
+          {"tun_write_failed", tun_write_failed},
+          {"send_failed", send_failed},
+          {"signalling_received", signalling_received},
+          {"dad_started", dad_started},
+          {"dad_unique", dad_unique},
+          {"dad_duplicate", dad_duplicate},
+          {"dad_own_address", dad_own_address},
+          {"dad_looped_back", dad_looped_back},
+          {"kernel_failed", kernel_failed}};
+}
+
+HomeAgentRole::HomeAgentRole(const HomeAgentSection& config, Services& services)
+    : config_(config), services_(services), buffer_(kMaxPacket) {}
+
+HomeAgentRole::~HomeAgentRole() {
+  stop(core::TimePoint{});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start and stop
+
+linux_dp::Status HomeAgentRole::start(core::TimePoint now) {
+  auto index = services_.netlink.link_index(config_.interface);
+  if (!index) return linux_dp::Error{ENODEV, "interface " + config_.interface + " not found"};
+  home_ifindex_ = *index;
+  // DESIGN.md §3: proxy ND (§10.4.1) answers only on a forwarding interface with proxy_ndp, and
+  // only at once with proxy_delay 0; forwarding is what the home agent does with what it gets.
+  const std::string conf = "net/ipv6/conf/" + config_.interface + "/";
+  const std::pair<std::string, std::string> settings[] = {
+      {"net/ipv6/conf/all/forwarding", "1"},
+      {conf + "forwarding", "1"},
+      {conf + "proxy_ndp", "1"},
+      {"net/ipv6/neigh/" + config_.interface + "/proxy_delay", "0"}};
+  for (const auto& [key, value] : settings) {
+    if (auto set = services_.sysctls.set(key, value); !set) return set;
+  }
+  if (auto configured = configure_engine(); !configured) return configured;
+  if (auto joined = open_anycast(engine_->prefixes()); !joined) return joined;
+  auto link = services_.netlink.link(home_ifindex_);
+  if (!link) return link.error();
+  if (auto opened = open_tun(link->mtu); !opened) return opened;
+  // No selectors: every packet not marked kSignallingMark looks up kHomeAgentTable first, where
+  // only the registered home addresses have routes.
+  linux_dp::RuleSpec rule{.table = kHomeAgentTable, .priority = kHomeAgentRulePriority};
+  if (auto installed = services_.installed.install(rule); !installed) return installed;
+  auto timer = services_.loop.add_timer([this] { on_timer(); });
+  if (!timer) return timer.error();
+  timer_ = *timer;
+  log(core::LogLevel::kInfo, "serving " + std::to_string(engine_->prefixes().size()) +
+                                 " home prefix(es) on " + config_.interface + " from " +
+                                 addresses_.front().to_string() + ", tunnel " + tun_->name());
+  drain(now);
+  return {};
+}
+
+linux_dp::Status HomeAgentRole::configure_engine() {
+  auto dumped = services_.netlink.dump_addresses(home_ifindex_);
+  if (!dumped) return dumped.error();
+  addresses_.clear();
+  link_local_.reset();
+  std::vector<core::HomePrefix> derived;
+  for (const auto& info : *dumped) {
+    if (info.dad_failed() || info.address.is_multicast()) continue;
+    if (info.address.is_link_local()) {
+      if (!link_local_) link_local_ = info.address;
+      continue;
+    }
+    if (!info.address.is_unicast_routable()) continue;
+    addresses_.push_back(info.address);
+    core::HomePrefix prefix;
+    prefix.prefix = masked(info.address, info.prefix_length);
+    prefix.length = info.prefix_length;
+    bool known = std::any_of(derived.begin(), derived.end(), [&](const core::HomePrefix& p) {
+      return p.prefix == prefix.prefix && p.length == prefix.length;
+    });
+    if (!known) derived.push_back(prefix);
+  }
+  if (addresses_.empty())
+    return linux_dp::Error{EADDRNOTAVAIL,
+                           "home_agent.interface " + config_.interface + " has no global address"};
+  auto link = services_.netlink.link(home_ifindex_);
+  if (!link) return link.error();
+
+  core::HomeAgentConfig engine;
+  engine.home_ifindex = home_ifindex_;
+  engine.addresses = addresses_;
+  engine.link_local_address = link_local_;
+  engine.link_layer_address = link->link_layer_address.value_or(core::LinkLayerAddress{});
+  if (config_.prefixes.empty()) {
+    engine.prefixes = std::move(derived);
+  } else {
+    for (const auto& configured : config_.prefixes) {
+      core::HomePrefix prefix;
+      prefix.prefix = configured.prefix;
+      prefix.length = configured.length;
+      engine.prefixes.push_back(prefix);
+    }
+  }
+  engine.max_lifetime = config_.max_lifetime;
+  engine.preference = config_.preference;
+  // §10.3.1: beyond max_bindings live home registrations, BA 130 (insufficient resources). The
+  // seed keeps a peer from aiming home addresses at one probe sequence.
+  cache_ = std::make_unique<core::BindingCache>(config_.max_bindings, services_.rng.next_u64());
+  engine_ = std::make_unique<core::HomeAgent>(std::move(engine), *cache_, services_.rng);
+  return {};
+}
+
+// §10.5: DHAAD requests go to the Home-Agents anycast address of the home prefix (RFC 2526 §2,
+// §6.5); the kernel accepts them only once this node has joined it.
+linux_dp::Status HomeAgentRole::open_anycast(const std::vector<core::HomePrefix>& prefixes) {
+  // An ICMPv6 socket that accepts no type: it only holds memberships (anycast, solicited-node).
+  auto socket = linux_dp::RawSocket::open_icmpv6({});
+  if (!socket) return socket.error();
+  anycast_socket_.emplace(std::move(*socket));
+  for (const auto& prefix : prefixes) {
+    auto anycast = wire::home_agents_anycast(prefix.prefix, prefix.length);
+    if (!anycast) continue;  // a prefix longer than /121 has no room for it
+    if (auto joined = anycast_socket_->join_anycast(*anycast, home_ifindex_); !joined)
+      return joined;
+  }
+  return {};
+}
+
+// RFC 2473 §7.1: the tunnel's MTU leaves room for the 40-octet tunnel header, so that the kernel
+// itself answers a packet too big for the tunnel with a Packet Too Big before it reaches us.
+linux_dp::Status HomeAgentRole::open_tun(std::uint32_t home_mtu) {
+  auto tun = linux_dp::TunDevice::create("mip6ha%d");
+  if (!tun) return tun.error();
+  tun_.emplace(std::move(*tun));
+  std::uint32_t mtu = kDefaultTunnelMtu;
+  if (home_mtu > kTunnelHeader) mtu = std::min(mtu, home_mtu - kTunnelHeader);
+  mtu = std::max(mtu, kMinimumMtu);
+  if (auto set = tun_->set_mtu(mtu); !set) return set;
+  if (auto up = services_.netlink.set_link_up(tun_->ifindex(), true); !up) return up;
+  return services_.loop.watch(tun_->fd(), [this] { on_tun_readable(); });
+}
+
+void HomeAgentRole::stop(core::TimePoint /*now*/) {
+  if (timer_) {
+    (void)services_.loop.remove_timer(*timer_);
+    timer_.reset();
+  }
+  armed_.reset();
+  if (tun_) {
+    (void)services_.loop.unwatch(tun_->fd());
+    tun_.reset();
+  }
+  // Closing the socket leaves its anycast and solicited-node groups.
+  anycast_socket_.reset();
+  groups_.clear();
+  dads_.clear();
+  results_.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine actions
+
+void HomeAgentRole::drain(core::TimePoint now) {
+  if (!engine_) return;
+  for (;;) {
+    auto actions = engine_->take_actions();
+    auto results = std::exchange(results_, {});
+    if (actions.empty() && results.empty()) break;
+    for (auto& action : actions)
+      carry_out(action, now);
+    for (const auto& result : results)
+      engine_->on_event(result, now);
+  }
+  arm_timer();
+}
+
+void HomeAgentRole::carry_out(core::Action& action, core::TimePoint now) {
+  std::visit(
+      [&](auto& a) {
+        using T = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<T, core::Transmit>) {
+          transmit(a);
+        } else if constexpr (std::is_same_v<T, core::StartDad>) {
+          start_dad(a, now);
+        } else if constexpr (std::is_same_v<T, core::ProxyNeighbor>) {
+          proxy(a);
+        } else if constexpr (std::is_same_v<T, core::TunnelRoute>) {
+          tunnel_route(a);
+        } else if constexpr (std::is_same_v<T, core::Log>) {
+          log(a.level, a.message);
+        }
+        // BindingRoute: only for a correspondent engine sharing the cache; ours is not shared.
+      },
+      action);
+}
+
+void HomeAgentRole::transmit(const core::Transmit& transmit) {
+  // A Transmit's link_destination (a rejection to a node on the home link, §10.3.2) cannot be
+  // honoured by a routed raw socket: the kernel resolves the neighbour itself.
+  send_routed(transmit.packet, transmit.ifindex);
+}
+
+void HomeAgentRole::send_routed(wire::ByteSpan packet, std::uint32_t ifindex) {
+  auto sent = services_.sender.send(packet, ifindex);
+  if (sent) return;
+  ++counters_.send_failed;
+  log(core::LogLevel::kDebug, "send failed: " + sent.error().message);
+}
+
+// §10.4.1: the kernel answers Neighbor Solicitations for the home address on the home link.
+void HomeAgentRole::proxy(const core::ProxyNeighbor& change) {
+  linux_dp::ProxyNeighborSpec spec{change.ifindex, change.address};
+  auto done = change.change == core::Change::kAdd ? services_.installed.install(spec)
+                                                  : services_.installed.remove(spec);
+  if (done || (change.change == core::Change::kRemove && done.error().code == ENOENT)) return;
+  ++counters_.kernel_failed;
+  log(core::LogLevel::kWarn,
+      "proxy entry for " + change.address.to_string() + ": " + done.error().message);
+}
+
+// §10.4.1: what reaches the home address is routed into the TUN (and tunnelled by intercept()).
+void HomeAgentRole::tunnel_route(const core::TunnelRoute& change) {
+  if (!tun_) return;
+  linux_dp::RouteSpec route{.destination = change.home_address,
+                            .prefix_length = 128,
+                            .ifindex = tun_->ifindex(),
+                            .table = kHomeAgentTable};
+  if (change.change == core::Change::kRemove) {
+    tunnels_.erase(change.home_address);
+    auto removed = services_.installed.remove(route);
+    if (!removed && removed.error().code != ENOENT) {
+      ++counters_.kernel_failed;
+      log(core::LogLevel::kWarn,
+          "route for " + change.home_address.to_string() + ": " + removed.error().message);
+    }
+    return;
+  }
+  bool routed = tunnels_.contains(change.home_address);
+  // A new care-of address only changes where intercept() sends; the route stays.
+  tunnels_[change.home_address] = Tunnel{change.care_of_address, change.local_address};
+  if (routed) return;
+  if (auto installed = services_.installed.install(route); !installed) {
+    ++counters_.kernel_failed;
+    log(core::LogLevel::kWarn,
+        "route for " + change.home_address.to_string() + ": " + installed.error().message);
+  }
+}
+
+void HomeAgentRole::log(core::LogLevel level, std::string_view message) {
+  services_.logger.log(level, kSource, message);
+}
+
+// One timer for the engine's deadline and the DAD probes, re-armed only when it changes.
+void HomeAgentRole::arm_timer() {
+  if (!timer_ || !engine_) return;
+  std::optional<core::TimePoint> next = engine_->next_deadline();
+  for (const auto& [address, dad] : dads_) {
+    if (!next || dad.deadline < *next) next = dad.deadline;
+  }
+  if (next == armed_) return;
+  armed_ = next;
+  auto armed =
+      next ? services_.loop.arm_timer(*timer_, *next) : services_.loop.disarm_timer(*timer_);
+  if (!armed) log(core::LogLevel::kError, "timer: " + armed.error().message);
+}
+
+void HomeAgentRole::on_timer() {
+  armed_.reset();
+  if (!engine_) return;
+  const core::TimePoint now = linux_dp::MonotonicClock::now();
+  std::vector<Ipv6Address> finished;
+  for (const auto& [address, dad] : dads_) {
+    if (dad.deadline <= now) finished.push_back(address);
+  }
+  // RFC 4862 §5.4.3/§5.4.4: nothing heard within RetransTimer: the address is unique.
+  for (const auto& address : finished)
+    end_dad(address, false);
+  try {
+    engine_->on_timeout(now);
+    drain(now);
+  } catch (const std::exception& e) {  // the event loop must survive anything (issue 8)
+    log(core::LogLevel::kError, std::string("timer: ") + e.what());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Duplicate Address Detection for the mobile node (§10.3.1, RFC 4862 §5.4)
+
+void HomeAgentRole::start_dad(const core::StartDad& start, core::TimePoint now) {
+  ++counters_.dad_started;
+  if (kernel_has_address(start.address)) {
+    // The address is this node's own (on any interface): it cannot be a mobile node's.
+    ++counters_.dad_own_address;
+    ++counters_.dad_duplicate;
+    results_.push_back(core::DadResult{start.ifindex, start.address, true});
+    return;
+  }
+  if (dads_.contains(start.address)) return;
+  Dad dad{start.ifindex, now + kDadWait, {}};
+  std::uint64_t random = services_.rng.next_u64();
+  for (auto& octet : dad.nonce) {
+    octet = static_cast<std::uint8_t>(random);
+    random >>= 8;
+  }
+  dads_[start.address] = dad;
+  const Ipv6Address group = solicited_node(start.address);
+  // Joined so that another node's DAD solicitation for the same address reaches us (§5.4.3).
+  set_group(group, start.ifindex, true);
+  // RFC 4862 §5.4.2: from the unspecified address, to the solicited-node group, no Source
+  // Link-Layer Address option (RFC 4861 §4.3), hop limit 255; a nonce (RFC 7527 §4).
+  wire::NeighborSolicitation ns;
+  ns.target_address = start.address;
+  wire::Bytes nonce;
+  for (auto octet : dad.nonce)
+    nonce.push_back(std::byte{octet});
+  ns.options.push_back(wire::NdOption{wire::UnknownNdOption{kNonceOption, std::move(nonce)}});
+  wire::Icmpv6Message message;
+  message.body = std::move(ns);
+  send_routed(core::build_icmpv6_packet(
+                  {Ipv6Address{}, group, std::nullopt, std::nullopt, kNdHopLimit}, message),
+              start.ifindex);
+}
+
+void HomeAgentRole::end_dad(const Ipv6Address& address, bool duplicate) {
+  auto it = dads_.find(address);
+  if (it == dads_.end()) return;
+  std::uint32_t ifindex = it->second.ifindex;
+  dads_.erase(it);
+  set_group(solicited_node(address), ifindex, false);
+  ++(duplicate ? counters_.dad_duplicate : counters_.dad_unique);
+  results_.push_back(core::DadResult{ifindex, address, duplicate});
+}
+
+bool HomeAgentRole::kernel_has_address(const Ipv6Address& address) {
+  auto dumped = services_.netlink.dump_addresses(0);
+  if (!dumped) return false;
+  return std::any_of(dumped->begin(), dumped->end(),
+                     [&](const linux_dp::AddressInfo& info) { return info.address == address; });
+}
+
+void HomeAgentRole::set_group(const Ipv6Address& group, std::uint32_t ifindex, bool join) {
+  if (!anycast_socket_) return;
+  int& users = groups_[group];
+  users += join ? 1 : -1;
+  if (users > 0 && !(join && users == 1)) return;
+  if (users <= 0) groups_.erase(group);
+  ipv6_mreq request{};
+  std::memcpy(&request.ipv6mr_multiaddr, group.bytes.data(), group.bytes.size());
+  request.ipv6mr_interface = ifindex;
+  int option = join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP;
+  if (::setsockopt(anycast_socket_->fd(), IPPROTO_IPV6, option, &request, sizeof request) != 0)
+    log(core::LogLevel::kDebug,
+        "group " + group.to_string() + ": " + linux_dp::errno_error("setsockopt").message);
+}
+
+bool HomeAgentRole::on_neighbor_discovery(const core::RxPacket& packet) {
+  if (packet.layout.upper_protocol != wire::kIcmpv6NextHeader) return false;
+  auto input = core::check_icmpv6(packet);
+  if (input.verdict != core::IcmpVerdict::kAccept) return false;
+  const auto& body = input.message.body;
+  const auto& ip = packet.layout.ipv6;
+  if (ip.hop_limit != kNdHopLimit) return false;  // RFC 4861 §7.1.1, §7.1.2: not from the link
+  if (const auto* na = std::get_if<wire::NeighborAdvertisement>(&body)) {
+    // RFC 4862 §5.4.4: an advertisement for the tentative address: someone owns it.
+    if (dads_.contains(na->target_address)) end_dad(na->target_address, true);
+    return true;
+  }
+  const auto* ns = std::get_if<wire::NeighborSolicitation>(&body);
+  if (ns == nullptr) return false;
+  auto it = dads_.find(ns->target_address);
+  // RFC 4862 §5.4.3: only a solicitation from :: is another node's DAD; one from a unicast
+  // source is address resolution (answered by nobody yet: the address is still tentative).
+  if (it == dads_.end() || !ip.source.is_unspecified()) return true;
+  if (nonce_of(*ns) == it->second.nonce) {
+    ++counters_.dad_looped_back;  // RFC 7527 §4: our own probe, looped back
+    return true;
+  }
+  end_dad(ns->target_address, true);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packets from the daemon
+
+void HomeAgentRole::on_signalling(const core::RxPacket& packet, core::TimePoint now) {
+  if (!engine_) return;
+  ++counters_.signalling_received;
+  try {
+    if (!on_neighbor_discovery(packet)) engine_->on_packet(packet, now);
+    drain(now);
+  } catch (const std::exception& e) {  // the event loop must survive anything (issue 8)
+    log(core::LogLevel::kError, std::string("signalling: ") + e.what());
+  }
+}
+
+// §10.4.5: a packet the mobile node reverse-tunnelled to this home agent.
+bool HomeAgentRole::on_tunnelled(const core::RxPacket& outer, wire::ByteSpan inner,
+                                 core::TimePoint /*now*/) {
+  if (!engine_ || !tun_ || !engine_->is_own_address(outer.layout.ipv6.destination)) return false;
+  auto header = wire::decode_ipv6_header(inner);
+  if (!header || inner.size() < wire::kIpv6HeaderSize + header->payload_length) {
+    ++counters_.reverse_tunnel_malformed;
+    return true;
+  }
+  if (!engine_->accept_reverse_tunnelled(outer.layout.ipv6.source, header->source,
+                                         outer.protection)) {
+    ++counters_.reverse_tunnel_refused;
+    return true;
+  }
+  // Into the TUN: the kernel forwards it, as if it had arrived from the mobile node's home link
+  // (or delivers it, when it is for this node).
+  auto length = static_cast<std::size_t>(wire::kIpv6HeaderSize + header->payload_length);
+  if (auto written = tun_->write(inner.first(length)); !written) {
+    ++counters_.tun_write_failed;
+    return true;
+  }
+  ++counters_.reverse_tunnel_forwarded;
+  return true;
+}
+
+std::optional<linux_dp::Verdict> HomeAgentRole::on_queued(linux_dp::QueuedPacket& /*queued*/,
+                                                          const core::RxPacket& /*packet*/,
+                                                          core::TimePoint /*now*/) {
+  return std::nullopt;  // a home agent takes no data packets with a HAO or a RH2
+}
+
+void HomeAgentRole::on_netlink(const linux_dp::NetlinkEvent& event, core::TimePoint now) {
+  if (!engine_) return;
+  if (const auto* link = std::get_if<linux_dp::LinkEvent>(&event)) {
+    if (link->ifindex != home_ifindex_) return;
+    bool down = link->removed || !link->up || !link->running;
+    if (down != home_link_down_)
+      log(down ? core::LogLevel::kWarn : core::LogLevel::kInfo,
+          "home interface " + config_.interface + (down ? " is down" : " is up again"));
+    home_link_down_ = down;
+    return;
+  }
+  const auto* address = std::get_if<linux_dp::AddressEvent>(&event);
+  if (address == nullptr || address->ifindex != home_ifindex_ ||
+      !address->address.is_unicast_routable())
+    return;
+  // §10.6.2 renumbering: a new global address on the home link is the agent's too.
+  auto& own = addresses_;
+  auto it = std::find(own.begin(), own.end(), address->address);
+  bool tentative = (address->flags & linux_dp::address_flags::kTentative) != 0;
+  if (address->added) {
+    if ((address->flags & linux_dp::address_flags::kDadFailed) != 0) return;
+    if (!tentative && it == own.end()) own.push_back(address->address);
+    engine_->on_event(core::AddressAdded{home_ifindex_, address->address, address->prefix_length,
+                                         std::nullopt, std::nullopt, tentative},
+                      now);
+  } else {
+    if (it != own.end() && own.size() > 1 && it != own.begin()) own.erase(it);
+    engine_->on_event(core::AddressRemoved{home_ifindex_, address->address}, now);
+  }
+  drain(now);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interception (§10.4.1, §10.4.2)
+
+void HomeAgentRole::on_tun_readable() {
+  if (!tun_) return;
+  const core::TimePoint now = linux_dp::MonotonicClock::now();
+  for (int i = 0; i < kPacketsPerWakeup && tun_; ++i) {
+    auto length = tun_->read(buffer_);
+    if (!length) {
+      if (length.error().code != EAGAIN && length.error().code != EWOULDBLOCK)
+        ++counters_.tun_read_failed;
+      break;
+    }
+    ++counters_.tun_packets_read;
+    try {
+      intercept(wire::ByteSpan(buffer_).first(*length), now);
+    } catch (const std::exception& e) {
+      log(core::LogLevel::kError, std::string("intercept: ") + e.what());
+    }
+  }
+  drain(now);
+}
+
+void HomeAgentRole::intercept(wire::ByteSpan packet, core::TimePoint now) {
+  auto rx = core::make_rx_packet(packet, tun_->ifindex());
+  if (!rx) {
+    ++counters_.tun_not_ipv6;
+    return;
+  }
+  auto decision = engine_->decide_intercepted(*rx, now);
+  if (decision.icmp_error) send_routed(*decision.icmp_error);
+  switch (decision.verdict) {
+    case core::InterceptVerdict::kTunnel:
+      // RFC 2473 §3, §6.3: the whole packet (already forwarded once by the kernel, so its Hop
+      // Limit is decremented) in a header from the registered HA address to the care-of address.
+      for (const auto& target : decision.targets) {
+        auto outer = wire::encapsulate(
+            packet, {.source = target.local_address, .destination = target.care_of_address});
+        if (services_.sender.send(outer, 0)) {
+          ++counters_.packets_encapsulated;
+        } else {
+          ++counters_.send_failed;
+        }
+      }
+      return;
+    case core::InterceptVerdict::kNotOurs:
+      ++counters_.intercepted_not_ours;
+      return;
+    case core::InterceptVerdict::kDropLinkLocal:
+      ++counters_.intercepted_link_local;
+      return;
+    case core::InterceptVerdict::kDropMulticast:
+      ++counters_.intercepted_multicast;
+      return;
+    case core::InterceptVerdict::kDoNotTunnel:
+      ++counters_.intercepted_not_tunnelled;
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// mipv6ctl
+
+nlohmann::json HomeAgentRole::show(std::string_view table, core::TimePoint now) const {
+  if (table == "bc") return show_bindings(now);
+  if (table == "hal") return show_home_agents(now);
+  return nullptr;
+}
+
+nlohmann::json HomeAgentRole::show_bindings(core::TimePoint now) const {
+  auto bindings = nlohmann::json::array();
+  if (cache_) {
+    cache_->for_each([&](const core::BindingCacheEntry& entry) {
+      if (!entry.home_registration || entry.state != core::BindingState::kValid) return;
+      // §11.7.1: every home registration is acknowledged (A) — §10.3.1 answers it whatever A.
+      std::string flags = "HA";
+      if (entry.link_local_compatible) flags += 'L';
+      if (entry.key_management) flags += 'K';
+      bindings.push_back({{"home_address", entry.home_address.to_string()},
+                          {"care_of_address", entry.care_of_address.to_string()},
+                          {"lifetime_s", remaining_seconds(entry.expires, now)},
+                          {"sequence", entry.sequence_number},
+                          {"flags", flags},
+                          {"home_registration", true},
+                          {"role", "home_agent"}});
+    });
+  }
+  return {{"bindings", std::move(bindings)}};
+}
+
+// §10.1 / §10.5.1: this home agent first (it never expires: lifetime_s null), then those heard.
+nlohmann::json HomeAgentRole::show_home_agents(core::TimePoint now) const {
+  auto agents = nlohmann::json::array();
+  nlohmann::json link_local =
+      link_local_ ? nlohmann::json(link_local_->to_string()) : nlohmann::json(nullptr);
+  for (const auto& address : addresses_) {
+    agents.push_back({{"address", address.to_string()},
+                      {"link_local", link_local},
+                      {"preference", config_.preference},
+                      {"lifetime_s", nullptr}});
+  }
+  if (!engine_) return {{"home_agents", std::move(agents)}};
+  for (const auto& entry : engine_->home_agent_list().entries()) {
+    for (const auto& global : entry.global_addresses) {
+      agents.push_back({{"address", global.address.to_string()},
+                        {"link_local", entry.link_local_address.to_string()},
+                        {"preference", entry.preference},
+                        {"lifetime_s", remaining_seconds(entry.expires, now)}});
+    }
+  }
+  return {{"home_agents", std::move(agents)}};
+}
+
+nlohmann::json HomeAgentRole::stats() const {
+  auto out = nlohmann::json::object();
+  if (engine_) {
+    for (const auto& [name, value] : engine_->counters().list())
+      out[std::string(name)] = value;
+  }
+  for (const auto& [name, value] : counters_.list())
+    out[std::string(name)] = value;
+  return out;
+}
+
+std::string HomeAgentRole::flush(core::TimePoint now) {
+  std::size_t flushed = 0;
+  if (engine_) {
+    flushed = engine_->flush(now);
+    drain(now);
+  }
+  return "flushed " + std::to_string(flushed) + " home registrations";
+}
+
+// Nothing of [home_agent] is applied at run time yet: every changed key needs a restart.
+std::vector<std::string> HomeAgentRole::reload(const DaemonConfig& config,
+                                               core::TimePoint /*now*/) {
+  if (!config.home_agent) return {"home_agent"};
+  const HomeAgentSection& next = *config.home_agent;
+  std::vector<std::string> changed;
+  if (next.interface != config_.interface) changed.emplace_back("home_agent.interface");
+  if (next.prefixes != config_.prefixes) changed.emplace_back("home_agent.prefixes");
+  if (next.max_bindings != config_.max_bindings) changed.emplace_back("home_agent.max_bindings");
+  if (next.max_lifetime != config_.max_lifetime) changed.emplace_back("home_agent.max_lifetime");
+  if (next.preference != config_.preference) changed.emplace_back("home_agent.preference");
+  return changed;
+}
+
+}  // namespace mipv6::daemon
