@@ -61,6 +61,7 @@ Ipv6Address derived_link_local(const Ipv6Address& home_address) {
 
 std::vector<std::pair<std::string_view, std::uint64_t>> HomeAgentCounters::list() const {
   return {{"bu_received", bu_received},
+          {"ra_own_ignored", ra_own_ignored},
           {"ba_sent", ba_sent},
           {"ba_accepted", ba_accepted},
           {"ba_rejected", ba_rejected},
@@ -474,6 +475,10 @@ void HomeAgent::on_dad_result(const DadResult& result, TimePoint now) {
   BindingCacheEntry* entry = cache_.find(home);
   if (entry == nullptr) return;
   complete_registration(*entry, pending.grant, pending.reply, now);
+  // The BU was logged "-> DAD"; its outcome gets its own line (one line per protocol event).
+  if (config_.log_bindings)
+    log(LogLevel::kInfo, "DAD done for " + home.to_string() + " -> BA status " +
+                             std::to_string(pending.grant.status));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -803,6 +808,12 @@ void HomeAgent::on_icmpv6(const RxPacket& packet, TimePoint now) {
       return;
     }
     ++counters_.ra_received;
+    // Our own RA (radvd on this node, looped back) must not list us a second time (§10.5.1:
+    // the list holds the other home agents; this one is in it from its configuration).
+    if (is_own_address(ip.source)) {
+      ++counters_.ra_own_ignored;
+      return;
+    }
     list_.on_router_advertisement(ip.source, *ra, now);
   } else if (const auto* request = std::get_if<wire::HomeAgentAddressDiscoveryRequest>(&body)) {
     answer_dhaad(packet, *request, now);

@@ -119,6 +119,7 @@ struct HomeAgentCounters {
   std::uint64_t be_sent = 0;
   std::uint64_t param_problem_sent = 0;
   std::uint64_t ra_received = 0;
+  std::uint64_t ra_own_ignored = 0;  // our own RAs looped back (radvd on this node)
   std::uint64_t dhaad_requests = 0;
   std::uint64_t dhaad_replies = 0;
   std::uint64_t mps_received = 0;

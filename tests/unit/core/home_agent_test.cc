@@ -223,6 +223,37 @@ TEST_F(HomeAgentTest, SuccessfulDadSendsBaToCareOfWithType2Header_10_3_1) {
   EXPECT_EQ(ha_->counters().registrations, 1u);
 }
 
+// One line per protocol event: the BU said "-> DAD"; the registration it led to says so too.
+TEST_F(HomeAgentTest, RegistrationCompletedAfterDadIsLogged_10_3_1) {
+  send({});
+  actions_.clear();
+  event(DadResult{kHomeIf, kHoa, false});
+  auto logs = all<Log>();
+  ASSERT_FALSE(logs.empty());
+  EXPECT_EQ(logs.back().message, "DAD done for " + kHoa.to_string() + " -> BA status 0");
+}
+
+// §10.5.1: radvd on the home agent's own node advertises it; its own RA, looped back, must not
+// add a second entry for itself.
+TEST_F(HomeAgentTest, OwnRouterAdvertisementDoesNotListItselfTwice_10_5_1) {
+  const std::size_t before = ha_->home_agent_list().entries().size();
+  wire::RouterAdvertisement own;
+  own.h = true;
+  own.router_lifetime = 1800;
+  wire::Icmpv6Message message;
+  message.body = own;
+  feed(build_icmpv6_packet({kHaLinkLocal, addr("ff02::1"), std::nullopt, std::nullopt, 255},
+                           message),
+       Protection::kNone, kHomeIf);
+  EXPECT_EQ(ha_->home_agent_list().entries().size(), before);
+  EXPECT_EQ(ha_->counters().ra_own_ignored, 1u);
+  // Another home agent's RA is still learned.
+  feed(build_icmpv6_packet({addr("fe80::2"), addr("ff02::1"), std::nullopt, std::nullopt, 255},
+                           message),
+       Protection::kNone, kHomeIf);
+  EXPECT_EQ(ha_->home_agent_list().entries().size(), before + 1);
+}
+
 TEST_F(HomeAgentTest, BindingRefreshAdviceBelowLifetime_10_3_1) {
   register_home();
   send({.sequence = 8});
