@@ -31,11 +31,11 @@ struct Prefix {
 
 struct NodeSection {
   std::vector<RoleKind> roles;  // at least one, no repeats
-  std::string control_socket = "/run/mipv6d.sock";
+  std::string control_socket = "/run/mipv6d/mipv6d.sock";
   core::LogLevel log_level = core::LogLevel::kInfo;
   // Where the daemon records the kernel objects it installed, so that the next start after a
   // crash removes them (issue 8, crash recovery).
-  std::string state_file = "/run/mipv6d.state";
+  std::string state_file = "/run/mipv6d/mipv6d.state";
 };
 
 struct HomeAgentSection {

@@ -28,7 +28,7 @@
 
 namespace mipv6::daemon {
 
-inline constexpr const char* kDefaultControlSocket = "/run/mipv6d.sock";
+inline constexpr const char* kDefaultControlSocket = "/run/mipv6d/mipv6d.sock";
 
 // {"ok":true,"result":result} and {"ok":false,"error":text}.
 nlohmann::json ok_response(nlohmann::json result);

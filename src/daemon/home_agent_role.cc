@@ -2,13 +2,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <exception>
 #include <type_traits>
 #include <utility>
-
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include "core/signalling.h"
 #include "wire/icmpv6.h"
@@ -274,8 +270,16 @@ void HomeAgentRole::carry_out(core::Action& action, core::TimePoint now) {
 }
 
 void HomeAgentRole::transmit(const core::Transmit& transmit) {
-  // A Transmit's link_destination (a rejection to a node on the home link, §10.3.2) cannot be
-  // honoured by a routed raw socket: the kernel resolves the neighbour itself.
+  // §10.3.2: a rejection to a node on the home link goes to the link-layer address its BU came
+  // from (the engine sets link_destination), not through the kernel's neighbour resolution.
+  if (transmit.link_destination && transmit.ifindex != 0) {
+    auto sent = services_.sender.send_to_link(transmit.packet, transmit.ifindex,
+                                              *transmit.link_destination);
+    if (sent) return;
+    ++counters_.send_failed;
+    log(core::LogLevel::kDebug, "send failed: " + sent.error().message);
+    return;
+  }
   send_routed(transmit.packet, transmit.ifindex);
 }
 
@@ -423,13 +427,8 @@ void HomeAgentRole::set_group(const Ipv6Address& group, std::uint32_t ifindex, b
   users += join ? 1 : -1;
   if (users > 0 && !(join && users == 1)) return;
   if (users <= 0) groups_.erase(group);
-  ipv6_mreq request{};
-  std::memcpy(&request.ipv6mr_multiaddr, group.bytes.data(), group.bytes.size());
-  request.ipv6mr_interface = ifindex;
-  int option = join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP;
-  if (::setsockopt(anycast_socket_->fd(), IPPROTO_IPV6, option, &request, sizeof request) != 0)
-    log(core::LogLevel::kDebug,
-        "group " + group.to_string() + ": " + linux_dp::errno_error("setsockopt").message);
+  if (auto done = anycast_socket_->set_multicast_group(group, ifindex, join); !done)
+    log(core::LogLevel::kDebug, done.error().message);
 }
 
 bool HomeAgentRole::on_neighbor_discovery(const core::RxPacket& packet) {

@@ -7,11 +7,6 @@
 #include <utility>
 #include <variant>
 
-#include <arpa/inet.h>
-#include <linux/if_ether.h>
-#include <linux/if_packet.h>
-#include <sys/socket.h>
-
 #include "core/signalling.h"
 #include "linux/packet_rewrite.h"
 #include "wire/icmpv6.h"
@@ -266,7 +261,6 @@ void MobileNodeRole::stop(core::TimePoint /*now*/) {
   // forgotten here so that nothing is removed twice.
   home_objects_.clear();
   preexisting_.clear();
-  packet_socket_ = linux_dp::UniqueFd();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,8 +300,13 @@ void MobileNodeRole::after_input(core::TimePoint now) {
 }
 
 void MobileNodeRole::carry_out(const core::Transmit& transmit) {
+  // §11.5.5 step 3: on returning home the de-registration goes straight to the home agent's
+  // link-layer address, because the home agent still defends the home address: the kernel's own
+  // resolution would solicit from the home address, and the home agent's answer to it would be
+  // intercepted for the mobile node and tunnelled away.
   auto status = transmit.link_destination && transmit.ifindex != 0
-                    ? send_to_link_address(transmit)
+                    ? services_.sender.send_to_link(transmit.packet, transmit.ifindex,
+                                                    *transmit.link_destination)
                     : services_.sender.send(transmit.packet, transmit.ifindex);
   if (status) return;
   count("send_failed");
@@ -326,27 +325,6 @@ void MobileNodeRole::remember_probe(const core::Transmit& transmit, core::TimePo
   if (input.verdict != core::IcmpVerdict::kAccept || ns == nullptr) return;
   probes_.push_back(
       Probe{transmit.ifindex, ns->target_address, now + config_.movement.probe_timeout});
-}
-
-// §11.5.5 step 3: on returning home the de-registration goes straight to the home agent's
-// link-layer address, because the home agent still defends the home address: the kernel's own
-// resolution would solicit from the home address, and the home agent's answer to it would be
-// intercepted for the mobile node and tunnelled away. So the frame is sent on a packet socket.
-linux_dp::Status MobileNodeRole::send_to_link_address(const core::Transmit& transmit) {
-  if (!packet_socket_.valid()) {
-    packet_socket_ = linux_dp::UniqueFd(::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!packet_socket_.valid()) return linux_dp::errno_error("packet socket");
-  }
-  sockaddr_ll to{};
-  to.sll_family = AF_PACKET;
-  to.sll_protocol = htons(ETH_P_IPV6);
-  to.sll_ifindex = static_cast<int>(transmit.ifindex);
-  to.sll_halen = static_cast<unsigned char>(transmit.link_destination->size());
-  std::memcpy(to.sll_addr, transmit.link_destination->data(), transmit.link_destination->size());
-  const auto sent = ::sendto(packet_socket_.get(), transmit.packet.data(), transmit.packet.size(),
-                             0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
-  if (sent < 0) return linux_dp::errno_error("send on ifindex " + std::to_string(transmit.ifindex));
-  return {};
 }
 
 void MobileNodeRole::rearm_timer() {

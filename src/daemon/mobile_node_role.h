@@ -114,7 +114,6 @@ class MobileNodeRole final : public Role {
   // After every engine input: carry out the actions, reconcile the kernel, re-arm the timer.
   void after_input(core::TimePoint now);
   void carry_out(const core::Transmit& transmit);
-  linux_dp::Status send_to_link_address(const core::Transmit& transmit);
   void remember_probe(const core::Transmit& transmit, core::TimePoint now);
   void reconcile_home_address();
   std::vector<linux_dp::InstalledObject> wanted_objects() const;
@@ -145,7 +144,6 @@ class MobileNodeRole final : public Role {
   std::vector<Interface> interfaces_;
   std::optional<linux_dp::TunDevice> tun_;
   std::vector<std::byte> tun_buffer_;  // one packet read from the TUN
-  linux_dp::UniqueFd packet_socket_;   // frames to a given link-layer address (§11.5.5)
   std::optional<linux_dp::EventLoop::TimerId> timer_;
   std::optional<core::TunnelRoute> tunnel_;              // the reverse tunnel, when one exists
   std::vector<linux_dp::InstalledObject> home_objects_;  // installed for the home address

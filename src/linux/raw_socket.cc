@@ -150,6 +150,28 @@ Status RawSocket::set_mark(std::uint32_t mark) {
   return {};
 }
 
+Status RawSocket::set_multicast_group(const wire::Ipv6Address& group, std::uint32_t ifindex,
+                                      bool join) {
+  ipv6_mreq request{};
+  std::memcpy(&request.ipv6mr_multiaddr, group.bytes.data(), group.bytes.size());
+  request.ipv6mr_interface = ifindex;
+  const int option = join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP;
+  if (::setsockopt(fd_.get(), IPPROTO_IPV6, option, &request, sizeof request) < 0)
+    return errno_error(std::string(join ? "IPV6_JOIN_GROUP " : "IPV6_LEAVE_GROUP ") +
+                       group.to_string() + " on ifindex " + std::to_string(ifindex));
+  return {};
+}
+
+Status RawSocket::set_receive_buffer(int bytes) {
+  // SO_RCVBUFFORCE (CAP_NET_ADMIN) goes past net.core.rmem_max; SO_RCVBUF is the fallback.
+  if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) == 0) return {};
+  return set_option(SOL_SOCKET, SO_RCVBUF, bytes, "SO_RCVBUF");
+}
+
+Status RawSocket::set_multicast_loop(bool enabled) {
+  return set_option(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, enabled ? 1 : 0, "IPV6_MULTICAST_LOOP");
+}
+
 Status RawSocket::bind_address(const wire::Ipv6Address& address) {
   sockaddr_in6 sa = socket_address(address);
   if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof sa) < 0)

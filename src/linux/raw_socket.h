@@ -60,6 +60,15 @@ class RawSocket {
   // Marks what this socket sends, so that a policy rule can route the daemon's own signalling
   // around its TUN routes (DESIGN.md §3).
   Status set_mark(std::uint32_t mark);
+  // IPV6_JOIN_GROUP / IPV6_LEAVE_GROUP: receive (or stop receiving) `group` on `ifindex`, e.g.
+  // the solicited-node group of an address under Duplicate Address Detection (RFC 4862 §5.4).
+  Status set_multicast_group(const wire::Ipv6Address& group, std::uint32_t ifindex, bool join);
+  // The kernel queues up to `bytes` of received packets for this socket; past that it drops
+  // them (a tunnel endpoint under a TCP stream needs megabytes, not the 208 KiB default).
+  Status set_receive_buffer(int bytes);
+  // Off: multicast this socket sends is not looped back to this host's own sockets (the daemon
+  // must not hear its own DAD Neighbor Solicitation as another node's, RFC 4862 §5.4.3).
+  Status set_multicast_loop(bool enabled);
   Status bind_address(const wire::Ipv6Address& address);
   Status receive_destination_options(bool enabled);
   // IPV6_JOIN_ANYCAST: this node answers `address` on `ifindex` (a home agent's DHAAD address,

@@ -179,8 +179,8 @@ TEST(ConfigNode, UnknownKeySuggestsTheClosestOne) {
 
 TEST(ConfigNode, DefaultsApplyWhenKeysAreAbsent) {
   const DaemonConfig config = parsed(correspondent_with({}));
-  EXPECT_EQ(config.node.control_socket, "/run/mipv6d.sock");
-  EXPECT_EQ(config.node.state_file, "/run/mipv6d.state");
+  EXPECT_EQ(config.node.control_socket, "/run/mipv6d/mipv6d.sock");
+  EXPECT_EQ(config.node.state_file, "/run/mipv6d/mipv6d.state");
   EXPECT_EQ(config.node.log_level, core::LogLevel::kInfo);
   EXPECT_EQ(config.security.signalling, Signalling::kNone);
 }
@@ -645,7 +645,7 @@ TEST(ConfigFile, LoadedFileErrorsNameTheFile) {
 TEST(ConfigFile, TheIssueExampleParses) {
   const DaemonConfig config = parsed(R"([node]
 roles = ["home_agent", "correspondent"]   # any of "mobile_node", "home_agent", "correspondent"
-control_socket = "/run/mipv6d.sock"
+control_socket = "/run/mipv6d/mipv6d.sock"
 log_level = "info"                        # error, warn, info, debug
 
 [home_agent]
@@ -719,9 +719,9 @@ TEST(ConfigJson, EveryFieldWithDefaults) {
       {"path", "t.toml"},
       {"node",
        {{"roles", {"home_agent", "correspondent", "mobile_node"}},
-        {"control_socket", "/run/mipv6d.sock"},
+        {"control_socket", "/run/mipv6d/mipv6d.sock"},
         {"log_level", "info"},
-        {"state_file", "/run/mipv6d.state"}}},
+        {"state_file", "/run/mipv6d/mipv6d.state"}}},
       {"home_agent",
        {{"interface", "eth0"},
         {"prefixes", nlohmann::json::array()},

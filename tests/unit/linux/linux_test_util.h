@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <string>
 
+#include "linux/netns.h"
 #include "linux/route_netlink.h"
 #include "wire/address.h"
 
@@ -44,5 +47,47 @@ inline void wait_operational(const char* device) {
   }
   FAIL() << device << " never became operational";
 }
+
+// Two network namespaces "mipv6t-<pid>-<tag>a" and "...b" joined by a veth pair ("va" in a, "vb"
+// in b), each end up with a NODAD address of a /64, lo up, both ends operational. The
+// namespaces (and so the veth) go away with the object.
+class VethPair {
+ public:
+  // Call with ASSERT_NO_FATAL_FAILURE(pair.create(...)).
+  void create(const std::string& tag, const char* a_address, const char* b_address) {
+    const std::string prefix = "mipv6t-" + std::to_string(::getpid()) + "-" + tag;
+    auto a = NetworkNamespace::create(prefix + "a");
+    ASSERT_TRUE(a) << a.error().message;
+    a_.emplace(std::move(*a));
+    auto b = NetworkNamespace::create(prefix + "b");
+    ASSERT_TRUE(b) << b.error().message;
+    b_.emplace(std::move(*b));
+    const std::string na = a_->name();
+    const std::string nb = b_->name();
+    const std::string setup = "ip link add va netns " + na + " type veth peer name vb netns " + nb +
+                              " && ip -n " + na + " link set lo up && ip -n " + nb +
+                              " link set lo up && ip -n " + na + " link set va up && ip -n " + nb +
+                              " link set vb up && ip -n " + na + " addr add " + a_address +
+                              "/64 dev va nodad && ip -n " + nb + " addr add " + b_address +
+                              "/64 dev vb nodad";
+    ASSERT_EQ(std::system(setup.c_str()), 0) << setup;
+    for (auto [ns, device] : {std::pair{&*a_, "va"}, std::pair{&*b_, "vb"}}) {
+      auto guard = NamespaceGuard::enter(*ns);
+      ASSERT_TRUE(guard) << guard.error().message;
+      wait_operational(device);
+    }
+  }
+  ~VethPair() {
+    for (auto* ns : {&a_, &b_}) {
+      if (*ns) (void)(*ns)->remove();
+    }
+  }
+  const NetworkNamespace& a() const { return *a_; }
+  const NetworkNamespace& b() const { return *b_; }
+
+ private:
+  std::optional<NetworkNamespace> a_;
+  std::optional<NetworkNamespace> b_;
+};
 
 }  // namespace mipv6::linux_dp::test_util
