@@ -443,8 +443,8 @@ void MobileNodeRole::leave_old_link() {
 }
 
 // Deletes from the new link's interface what belongs to the link left behind: addresses
-// outside the new router's prefixes (and their prefix routes with them), and default routes
-// via other routers (RFC 4861 §6.3.4 would only drop them when their lifetimes end).
+// outside the new router's prefixes, on-link prefix routes outside them, and default routes via
+// other routers (RFC 4861 §6.3.4 would only drop them when their lifetimes end).
 void MobileNodeRole::prune_interface(const LinkView& link, const core::RouterEntry& router) {
   const std::string where = " on ifindex " + std::to_string(link.ifindex);
   auto addresses = services_.netlink.dump_addresses(link.ifindex);
@@ -474,17 +474,35 @@ void MobileNodeRole::prune_interface(const LinkView& link, const core::RouterEnt
     return;
   }
   for (const auto& r : *routes) {
-    if (r.prefix_length != 0 || r.ifindex != link.ifindex || !r.gateway ||
-        *r.gateway == router.link_local_address)
-      continue;
+    if (r.ifindex != link.ifindex) continue;
+    const bool old_default =
+        r.prefix_length == 0 && r.gateway && *r.gateway != router.link_local_address;
+    if (!old_default && !is_old_prefix_route(r, router)) continue;
     if (auto s = services_.netlink.delete_route(r); !s) {
       count("netlink_failed");
       continue;
     }
     count("link_routes_removed");
     log(core::LogLevel::kInfo,
-        "left link: removed default route via " + r.gateway->to_string() + where);
+        old_default ? "left link: removed default route via " + r.gateway->to_string() + where
+                    : "left link: removed on-link prefix " + r.destination.to_string() + "/" +
+                          std::to_string(r.prefix_length) + where);
   }
+}
+
+// An on-link prefix route of the link left behind: Linux keeps the prefix routes learned from
+// Router Advertisements (RFC 4861 §6.3.4) after the address in them is gone, so the node would
+// keep resolving those destinations on a link that no longer has them. Link-local, multicast,
+// host routes and the daemon's own routes are not prefix routes of a link.
+bool MobileNodeRole::is_old_prefix_route(const linux_dp::RouteSpec& route,
+                                         const core::RouterEntry& router) const {
+  if (route.gateway || route.prefix_length == 0 || route.prefix_length == 128) return false;
+  if (route.protocol == linux_dp::kMipv6RouteProtocol) return false;
+  if (route.destination.is_link_local() || route.destination.is_multicast()) return false;
+  return std::none_of(router.prefixes.begin(), router.prefixes.end(), [&](const auto& p) {
+    return p.prefix_length == route.prefix_length &&
+           route.destination.in_prefix(p.prefix, p.prefix_length);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

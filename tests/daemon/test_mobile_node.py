@@ -323,12 +323,9 @@ class MobileNodeTest(MobileNodeTestCase):
         wait_until(lambda: "via " + ROUTER_LL not in run("ip", "-n", self.mn, "-6", "route"),
                    timeout=3, what="the old default route removed")
 
-    # Daemon bug (reported): MobileNodeRole::prune_interface deletes the old link's addresses
-    # and default routes, but the on-link prefix route the old router's Prefix Information
-    # option installed ("2001:db8:2::/64 dev eth0 proto kernel expires ...") stays — Linux does
-    # not remove an RA prefix route with its address — so the node keeps sending on-link to
-    # the link it left. Remove this decorator when it is fixed.
-    @unittest.expectedFailure
+    # Issue 8: Linux does not remove the on-link prefix route an RA's Prefix Information option
+    # installed ("2001:db8:2::/64 dev eth0 proto kernel expires ...") with the address formed in
+    # it; the daemon must, or the node keeps sending on-link to the link it left.
     def test_after_a_move_the_old_prefix_is_not_on_link_any_more(self):
         self.move_to_a_new_router()
 

@@ -363,6 +363,13 @@ class MobileNodeRoleTest : public ::testing::Test {
            });
   }
 
+  bool has_prefix_route(const wire::Ipv6Address& prefix) {
+    auto routes = netlink_->dump_routes(linux_dp::kMainTable);
+    return routes && std::any_of(routes->begin(), routes->end(), [&](const auto& r) {
+             return r.prefix_length == 64 && r.destination == prefix && !r.gateway;
+           });
+  }
+
   std::uint64_t stat(const char* name) const { return role_->stats()[name].get<std::uint64_t>(); }
 
   // (9) After stop() and what the daemon does next, nothing of the role is left.
@@ -643,10 +650,13 @@ TEST_F(MobileNodeRoleTest, DiscoverSendsADhaadRequest_11_4_1) {
   EXPECT_TRUE(role_->show("bul", now())["home_addresses"][0]["home_agent"].is_null());
 }
 
-// (6) Issue 8: after a move, the old link's address and default router are deleted, so nothing
-// is sent on-link to a link the node has left; the new link's stay.
-TEST_F(MobileNodeRoleTest, MovingToANewLinkRemovesTheOldAddressAndDefaultRoute) {
+// (6) Issue 8: after a move, the old link's address, on-link prefix and default router are
+// deleted, so nothing is sent on-link to a link the node has left; the new link's stay.
+TEST_F(MobileNodeRoleTest, MovingToANewLinkRemovesTheOldAddressPrefixAndDefaultRoute) {
   register_at_foreign_link();
+  // What an RA's Prefix Information option leaves (RFC 4861 §6.3.4): an on-link route that
+  // outlives the address formed in the prefix.
+  ASSERT_EQ(run("ip -6 route add 2001:db8:2::/64 dev vm metric 512"), 0);
   ASSERT_EQ(run("ip -6 addr add 2001:db8:3::100/64 dev vm nodad"), 0);
   ASSERT_EQ(run("ip -6 route add default via fe80::3 dev vm metric 2048"), 0);
   address_event(kCoa2);
@@ -659,9 +669,12 @@ TEST_F(MobileNodeRoleTest, MovingToANewLinkRemovesTheOldAddressAndDefaultRoute) 
   EXPECT_TRUE(has_address(vm_index_, kCoa2, 64));
   EXPECT_FALSE(has_default_via(kRouterA));
   EXPECT_TRUE(has_default_via(kRouterB));
+  EXPECT_FALSE(has_prefix_route(addr("2001:db8:2::")));
+  EXPECT_TRUE(has_prefix_route(addr("2001:db8:3::")));
   EXPECT_EQ(stat("link_addresses_removed"), 1u);
-  EXPECT_EQ(stat("link_routes_removed"), 1u);
+  EXPECT_EQ(stat("link_routes_removed"), 2u);
   EXPECT_THAT(log_, testing::Contains(HasSubstr("removed address 2001:db8:2::100/64")));
+  EXPECT_THAT(log_, testing::Contains(HasSubstr("removed on-link prefix 2001:db8:2::/64")));
 }
 
 // (7) §11.3.3: a Type 2 Routing header is processed only when it names our home address and
