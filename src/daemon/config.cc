@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "daemon/logger.h"
+
 namespace mipv6::daemon {
 namespace {
 
@@ -606,20 +608,6 @@ class Reader {
   std::string error_;
 };
 
-const char* level_text(core::LogLevel level) {
-  switch (level) {
-    case core::LogLevel::kError:
-      return "error";
-    case core::LogLevel::kWarn:
-      return "warn";
-    case core::LogLevel::kInfo:
-      return "info";
-    case core::LogLevel::kDebug:
-      return "debug";
-  }
-  return "info";
-}
-
 std::string prefix_text(const Prefix& prefix) {
   return prefix.prefix.to_string() + "/" + std::to_string(prefix.length);
 }
@@ -637,7 +625,7 @@ nlohmann::json node_json(const NodeSection& node) {
     roles.push_back(std::string(role_name(role)));
   return {{"roles", roles},
           {"control_socket", node.control_socket},
-          {"log_level", level_text(node.log_level)},
+          {"log_level", std::string(level_name(node.log_level))},
           {"state_file", node.state_file}};
 }
 

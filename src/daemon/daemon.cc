@@ -15,7 +15,9 @@
 #include "daemon/home_agent_role.h"
 #include "daemon/mobile_node_role.h"
 #include "daemon/state_file.h"
+#include "wire/icmpv6.h"
 #include "wire/ipv6.h"
+#include "wire/mobility.h"
 #include "wire/packet.h"
 
 namespace mipv6::daemon {
@@ -29,24 +31,14 @@ constexpr std::size_t kPacketBuffer = 65575;  // the largest IPv6 packet + room 
 constexpr int kTunnelReceiveBuffer = 8 << 20;
 constexpr int kSignallingReceiveBuffer = 1 << 20;
 
-// Mobility Header types (RFC 6275 §6.1.2).
-constexpr std::uint8_t kBindingRefreshRequest = 0;
-constexpr std::uint8_t kHomeTestInit = 1;
-constexpr std::uint8_t kCareOfTestInit = 2;
-constexpr std::uint8_t kHomeTest = 3;
-constexpr std::uint8_t kCareOfTest = 4;
-constexpr std::uint8_t kBindingUpdate = 5;
-constexpr std::uint8_t kBindingAcknowledgement = 6;
-constexpr std::uint8_t kBindingError = 7;
-
 // ICMPv6 types the roles take (RFC 4443 errors, RFC 4861 RA/NS/NA, RFC 6275 §6.5-§6.8).
-constexpr std::uint8_t kRouterAdvertisement = 134;
-constexpr std::uint8_t kNeighborSolicitation = 135;
-constexpr std::uint8_t kNeighborAdvertisement = 136;
-constexpr std::uint8_t kDhaadRequest = 144;
-constexpr std::uint8_t kDhaadReply = 145;
-constexpr std::uint8_t kPrefixSolicitation = 146;
-constexpr std::uint8_t kPrefixAdvertisement = 147;
+constexpr std::uint8_t kRouterAdvertisement = wire::RouterAdvertisement::kType;
+constexpr std::uint8_t kNeighborSolicitation = wire::NeighborSolicitation::kType;
+constexpr std::uint8_t kNeighborAdvertisement = wire::NeighborAdvertisement::kType;
+constexpr std::uint8_t kDhaadRequest = wire::HomeAgentAddressDiscoveryRequest::kType;
+constexpr std::uint8_t kDhaadReply = wire::HomeAgentAddressDiscoveryReply::kType;
+constexpr std::uint8_t kPrefixSolicitation = wire::MobilePrefixSolicitation::kType;
+constexpr std::uint8_t kPrefixAdvertisement = wire::MobilePrefixAdvertisement::kType;
 constexpr std::array<std::uint8_t, 11> kIcmpTypes{1, 2, 3, 4, 134, 135, 136, 144, 145, 146, 147};
 
 // The engines' randomness (cookies, nonces, sequence numbers, jitter) comes from the kernel's
@@ -414,21 +406,21 @@ void Daemon::dispatch_mobility(const core::RxPacket& packet, core::TimePoint now
   std::optional<RoleKind> target;
   if (mh.size() >= 3) {
     switch (static_cast<std::uint8_t>(mh[2])) {
-      case kBindingUpdate: {
+      case wire::kMhTypeBindingUpdate: {
         const bool home = mh.size() >= 9 && (static_cast<std::uint8_t>(mh[8]) & 0x40) != 0;
         if (home) target = RoleKind::kHomeAgent;
         if (!home) target = RoleKind::kCorrespondent;
         break;
       }
-      case kHomeTestInit:
-      case kCareOfTestInit:
+      case wire::kMhTypeHomeTestInit:
+      case wire::kMhTypeCareOfTestInit:
         target = RoleKind::kCorrespondent;
         break;
-      case kBindingRefreshRequest:
-      case kHomeTest:
-      case kCareOfTest:
-      case kBindingAcknowledgement:
-      case kBindingError:
+      case wire::kMhTypeBindingRefreshRequest:
+      case wire::kMhTypeHomeTest:
+      case wire::kMhTypeCareOfTest:
+      case wire::kMhTypeBindingAcknowledgement:
+      case wire::kMhTypeBindingError:
         target = RoleKind::kMobileNode;
         break;
       default:
