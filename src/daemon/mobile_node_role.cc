@@ -438,8 +438,22 @@ void MobileNodeRole::leave_old_link() {
   const bool moved =
       link_ && view != *link_ &&
       (view.at_home != link_->at_home || (view.care_of && link_->care_of && !in_new_prefixes));
+  if (!link_ || view != *link_) log_movement(view);
   link_ = view;
   if (moved) prune_interface(view, *router);
+}
+
+// One line per movement decision (§11.5): where the node is now, as the engine's movement
+// detector decided it.
+void MobileNodeRole::log_movement(const LinkView& view) {
+  const std::string where =
+      " on ifindex " + std::to_string(view.ifindex) + " via router " + view.router.to_string();
+  if (view.at_home) {
+    log(core::LogLevel::kInfo, "movement: at home" + where);
+  } else if (view.care_of) {
+    log(core::LogLevel::kInfo,
+        "movement: away, primary care-of address " + view.care_of->to_string() + where);
+  }
 }
 
 // Deletes from the new link's interface what belongs to the link left behind: addresses

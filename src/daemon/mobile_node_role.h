@@ -120,6 +120,7 @@ class MobileNodeRole final : public Role {
   std::optional<std::uint32_t> home_interface() const;
   void leave_old_link();
   void prune_interface(const LinkView& link, const core::RouterEntry& router);
+  void log_movement(const LinkView& view);
   bool is_old_prefix_route(const linux_dp::RouteSpec& route, const core::RouterEntry& router) const;
   void rearm_timer();
 

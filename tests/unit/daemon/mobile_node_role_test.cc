@@ -589,6 +589,7 @@ TEST_F(MobileNodeRoleTest, ReturningHomeDeregistersAndMovesTheHomeAddress_11_5_5
   EXPECT_FALSE(has_address(vm_index_, kCoa, 64));
   EXPECT_FALSE(has_default_via(kRouterA));
   EXPECT_TRUE(has_default_via(kHomeRouter));
+  EXPECT_THAT(log_, testing::Contains(HasSubstr("movement: at home on ifindex")));
 }
 
 // §11.5.5 then §11.7.1: acknowledged at home, then away again: the home address goes back
@@ -675,6 +676,8 @@ TEST_F(MobileNodeRoleTest, MovingToANewLinkRemovesTheOldAddressPrefixAndDefaultR
   EXPECT_EQ(stat("link_routes_removed"), 2u);
   EXPECT_THAT(log_, testing::Contains(HasSubstr("removed address 2001:db8:2::100/64")));
   EXPECT_THAT(log_, testing::Contains(HasSubstr("removed on-link prefix 2001:db8:2::/64")));
+  EXPECT_THAT(log_, testing::Contains(
+                        HasSubstr("movement: away, primary care-of address 2001:db8:3::100")));
 }
 
 // (7) §11.3.3: a Type 2 Routing header is processed only when it names our home address and
