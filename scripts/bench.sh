@@ -19,5 +19,10 @@ done
 echo "bench: bench_daemon.py"
 /usr/bin/python3 scripts/bench_daemon.py --bin-dir build/release/apps \
     --bench-out "$out/daemon.bench" || status=1
-/usr/bin/python3 scripts/bench_summary.py "$out"/*.json "$out/daemon.bench" || status=1
+# Handover time in the namespace lab (issue 6): link change to the first packet delivered at the
+# new care-of address, with fast and with default Router Advertisements.
+echo "bench: mipv6-lab bench"
+lab/mipv6-lab bench --bin-dir build/release/apps --bench-out "$out/lab.bench" || status=1
+/usr/bin/python3 scripts/bench_summary.py "$out"/*.json "$out/daemon.bench" "$out/lab.bench" ||
+  status=1
 exit $status
