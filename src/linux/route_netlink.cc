@@ -665,6 +665,16 @@ Status Netlink::delete_proxy_neighbor(const ProxyNeighborSpec& spec) {
   return neighbor_request(RTM_DELNEIGH, 0, spec, "RTM_DELNEIGH");
 }
 
+Status Netlink::forget_neighbor(std::uint32_t ifindex, const wire::Ipv6Address& address) {
+  std::array<char, kRequestBuffer> buffer{};
+  nlmsghdr* nlh = start_message(buffer, RTM_DELNEIGH, 0);
+  auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
+  ndm->ndm_family = AF_INET6;
+  ndm->ndm_ifindex = static_cast<int>(ifindex);
+  put_address(nlh, NDA_DST, address);
+  return transact(nlh, "RTM_DELNEIGH " + address.to_string() + on_ifindex(ifindex));
+}
+
 Result<std::vector<NeighborInfo>> Netlink::dump_neighbors(std::uint32_t ifindex, bool proxy) {
   std::array<char, kRequestBuffer> buffer{};
   nlmsghdr* nlh = start_message(buffer, RTM_GETNEIGH, NLM_F_DUMP);

@@ -191,6 +191,9 @@ class Netlink {
   Status add_proxy_neighbor(const ProxyNeighborSpec& spec);
   Status delete_proxy_neighbor(const ProxyNeighborSpec& spec);
   // IPv6 neighbours (or proxy entries) of `ifindex`, or of every interface when it is 0.
+  // Deletes the neighbour cache entry of `address` (not a proxy entry), with the packets queued
+  // on it; ENOENT when there is none.
+  Status forget_neighbor(std::uint32_t ifindex, const wire::Ipv6Address& address);
   Result<std::vector<NeighborInfo>> dump_neighbors(std::uint32_t ifindex = 0, bool proxy = false);
 
  private:

@@ -427,6 +427,20 @@ TEST_F(RouteNetlinkTest, ProxyNeighbourIsListedAndRemoved) {
   EXPECT_FALSE(netlink_->delete_proxy_neighbor(proxy));
 }
 
+TEST_F(RouteNetlinkTest, ForgetNeighbourDeletesTheCacheEntryNotTheProxyOne) {
+  ASSERT_EQ(ip("-6 neigh add 2001:db8:1::100 lladdr 02:00:00:00:00:01 dev va"), "");
+  ProxyNeighborSpec proxy{va_, addr("2001:db8:1::100")};
+  ASSERT_TRUE(netlink_->add_proxy_neighbor(proxy));
+  ASSERT_TRUE(netlink_->forget_neighbor(va_, addr("2001:db8:1::100")));
+  auto ordinary = netlink_->dump_neighbors(va_, false);
+  ASSERT_TRUE(ordinary);
+  EXPECT_TRUE(ordinary->empty());
+  EXPECT_THAT(ip("-6 neigh show proxy"), HasSubstr("2001:db8:1::100 dev va proxy"));
+  auto again = netlink_->forget_neighbor(va_, addr("2001:db8:1::100"));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ENOENT);
+}
+
 TEST_F(RouteNetlinkTest, MonitorReportsLinkStateChanges) {
   auto monitor = NetlinkMonitor::open();
   ASSERT_TRUE(monitor);
