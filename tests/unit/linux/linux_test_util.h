@@ -76,6 +76,10 @@ class VethPair {
       ASSERT_TRUE(guard) << guard.error().message;
       wait_operational(device);
     }
+    // A NODAD address gets its local route a moment later (docs/linux-data-plane.md): until
+    // then a packet to it is not delivered.
+    wait_local_route(*a_, a_address);
+    wait_local_route(*b_, b_address);
   }
   ~VethPair() {
     for (auto* ns : {&a_, &b_}) {
@@ -83,6 +87,15 @@ class VethPair {
     }
   }
   const NetworkNamespace& a() const { return *a_; }
+  static void wait_local_route(const NetworkNamespace& ns, const std::string& address) {
+    for (int i = 0; i < 300; ++i) {
+      if (shell("ip -n " + ns.name() + " -6 route show table local")
+              .find("local " + address + " ") != std::string::npos)
+        return;
+      ::usleep(10'000);
+    }
+    FAIL() << "no local route for " << address << " in " << ns.name();
+  }
   const NetworkNamespace& b() const { return *b_; }
 
  private:
