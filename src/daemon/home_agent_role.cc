@@ -23,7 +23,15 @@ constexpr std::uint8_t kNdHopLimit = 255;  // RFC 4861 §7.1: ND messages are li
 constexpr std::uint32_t kMinimumMtu = 1280;
 constexpr std::uint32_t kDefaultTunnelMtu = 1500 - HomeAgentRole::kTunnelHeader;
 constexpr std::size_t kMaxPacket = 65535;
-constexpr int kPacketsPerWakeup = 64;  // other descriptors get their turn after that many
+constexpr std::size_t kPacketsPerWakeup = 64;  // other descriptors get their turn after that
+constexpr std::uint32_t kTunQueueLength = 4096;
+constexpr std::size_t kIpv6Header = 40;
+// Room for the tunnel header, then the largest IPv6 packet (a TSO superpacket can be one).
+constexpr std::size_t kSlotSize = HomeAgentRole::kTunnelHeader + kIpv6Header + kMaxPacket;
+// A segment: tunnel header, then at most the TUN's MTU (at most kDefaultTunnelMtu).
+constexpr std::size_t kSegmentStride = 2048;
+constexpr std::size_t kSegmentSlots = 1024;  // a 64 KiB superpacket down to 64-octet segments
+constexpr std::size_t kMaxTcpHeader = 60;
 
 // RFC 4291 §2.7.1: ff02::1:ff00:0/104 followed by the low 24 bits of the address.
 Ipv6Address solicited_node(const Ipv6Address& address) {
@@ -86,11 +94,22 @@ std::vector<std::pair<std::string_view, std::uint64_t>> HomeAgentRoleCounters::l
           {"dad_duplicate", dad_duplicate},
           {"dad_own_address", dad_own_address},
           {"dad_looped_back", dad_looped_back},
-          {"kernel_failed", kernel_failed}};
+          {"kernel_failed", kernel_failed},
+          {"home_neighbor_forgotten", home_neighbor_forgotten},
+          {"tun_superpackets", tun_superpackets},
+          {"tun_segments", tun_segments},
+          {"tun_offload_malformed", tun_offload_malformed}};
 }
 
 HomeAgentRole::HomeAgentRole(const HomeAgentSection& config, Services& services)
-    : config_(config), services_(services), buffer_(kMaxPacket) {}
+    : config_(config),
+      services_(services),
+      slots_(kPacketsPerWakeup * kSlotSize),
+      segments_(kSegmentSlots * kSegmentStride),
+      segment_lengths_(kSegmentSlots) {
+  batch_.reserve(kPacketsPerWakeup + kSegmentSlots);
+  header_.reserve(kTunnelHeader);
+}
 
 HomeAgentRole::~HomeAgentRole() {
   stop(core::TimePoint{});
@@ -204,13 +223,23 @@ linux_dp::Status HomeAgentRole::open_anycast(const std::vector<core::HomePrefix>
 // RFC 2473 §7.1: the tunnel's MTU leaves room for the 40-octet tunnel header, so that the kernel
 // itself answers a packet too big for the tunnel with a Packet Too Big before it reaches us.
 linux_dp::Status HomeAgentRole::open_tun(std::uint32_t home_mtu) {
-  auto tun = linux_dp::TunDevice::create("mip6ha%d");
+  // Offloads: a forwarded TCP stream reaches the daemon as 64 KiB superpackets, one read each,
+  // instead of being cut into MTU-sized packets by the kernel and queued one by one (issue 8
+  // benchmark); the role cuts them itself (tunnel_superpacket).
+  auto tun = linux_dp::TunDevice::create("mip6ha%d", {.vnet_header = true});
   if (!tun) return tun.error();
   tun_.emplace(std::move(*tun));
+  if (auto set =
+          tun_->set_offload(linux_dp::tun_offload::kChecksum | linux_dp::tun_offload::kTcpv6);
+      !set)
+    return set;
   std::uint32_t mtu = kDefaultTunnelMtu;
   if (home_mtu > kTunnelHeader) mtu = std::min(mtu, home_mtu - kTunnelHeader);
   mtu = std::max(mtu, kMinimumMtu);
   if (auto set = tun_->set_mtu(mtu); !set) return set;
+  // A TCP window arrives in bursts while the daemon is busy with the previous one; the default
+  // 500 dropped half of a stream (issue 8 benchmark).
+  if (auto set = tun_->set_tx_queue_length(kTunQueueLength); !set) return set;
   if (auto up = services_.netlink.set_link_up(tun_->ifindex(), true); !up) return up;
   return services_.loop.watch(tun_->fd(), [this] { on_tun_readable(); });
 }
@@ -326,6 +355,20 @@ void HomeAgentRole::tunnel_route(const core::TunnelRoute& change) {
     ++counters_.kernel_failed;
     log(core::LogLevel::kWarn,
         "route for " + change.home_address.to_string() + ": " + installed.error().message);
+  }
+  forget_home_neighbor(change.home_address);
+}
+
+// §10.4.1: from now on the home address is reached through the tunnel. A neighbour entry the
+// kernel was still resolving on the home link (the node just left it) would answer its queued
+// packets with Address Unreachable once resolution fails — a connect() starting during the move
+// would fail — so the entry goes; its packets are dropped silently and retransmitted.
+void HomeAgentRole::forget_home_neighbor(const wire::Ipv6Address& home_address) {
+  auto forgotten = services_.netlink.forget_neighbor(home_ifindex_, home_address);
+  if (forgotten) {
+    ++counters_.home_neighbor_forgotten;
+  } else if (forgotten.error().code != ENOENT) {
+    log(core::LogLevel::kDebug, forgotten.error().message);
   }
 }
 
@@ -540,25 +583,43 @@ void HomeAgentRole::on_netlink(const linux_dp::NetlinkEvent& event, core::TimePo
 void HomeAgentRole::on_tun_readable() {
   if (!tun_) return;
   const core::TimePoint now = linux_dp::MonotonicClock::now();
-  for (int i = 0; i < kPacketsPerWakeup && tun_; ++i) {
-    auto length = tun_->read(buffer_);
+  for (std::size_t i = 0; i < kPacketsPerWakeup && tun_; ++i) {
+    // The vnet header lands just before the packet, in the tunnel header's room.
+    auto slot = std::span<std::byte>(slots_).subspan(i * kSlotSize, kSlotSize);
+    auto vnet_bytes = slot.subspan(kTunnelHeader - linux_dp::kVnetHeaderSize);
+    auto length = tun_->read(vnet_bytes);
     if (!length) {
       if (length.error().code != EAGAIN && length.error().code != EWOULDBLOCK)
         ++counters_.tun_read_failed;
       break;
     }
     ++counters_.tun_packets_read;
+    if (*length < linux_dp::kVnetHeaderSize) {
+      ++counters_.tun_offload_malformed;
+      continue;
+    }
+    const auto vnet = linux_dp::VnetHeader::decode(vnet_bytes.first<linux_dp::kVnetHeaderSize>());
     try {
-      intercept(wire::ByteSpan(buffer_).first(*length), now);
+      intercept(slot, *length - linux_dp::kVnetHeaderSize, vnet, now);
     } catch (const std::exception& e) {
       log(core::LogLevel::kError, std::string("intercept: ") + e.what());
     }
   }
+  flush_batch();
   drain(now);
 }
 
-void HomeAgentRole::intercept(wire::ByteSpan packet, core::TimePoint now) {
-  auto rx = core::make_rx_packet(packet, tun_->ifindex());
+void HomeAgentRole::intercept(std::span<std::byte> slot, std::size_t length,
+                              const linux_dp::VnetHeader& vnet, core::TimePoint now) {
+  const auto packet = slot.subspan(kTunnelHeader, length);
+  const bool superpacket = vnet.gso_type != linux_dp::VnetHeader::kGsoNone;
+  // TUN_F_CSUM: a packet without its checksum gets it now, before anything reads or sends it.
+  if (!superpacket && (vnet.flags & linux_dp::VnetHeader::kNeedsChecksum) != 0 &&
+      !linux_dp::complete_checksum(vnet, packet)) {
+    ++counters_.tun_offload_malformed;
+    return;
+  }
+  auto rx = core::make_rx_packet(wire::ByteSpan(packet), tun_->ifindex());
   if (!rx) {
     ++counters_.tun_not_ipv6;
     return;
@@ -567,16 +628,10 @@ void HomeAgentRole::intercept(wire::ByteSpan packet, core::TimePoint now) {
   if (decision.icmp_error) send_routed(*decision.icmp_error);
   switch (decision.verdict) {
     case core::InterceptVerdict::kTunnel:
-      // RFC 2473 §3, §6.3: the whole packet (already forwarded once by the kernel, so its Hop
-      // Limit is decremented) in a header from the registered HA address to the care-of address.
-      for (const auto& target : decision.targets) {
-        auto outer = wire::encapsulate(
-            packet, {.source = target.local_address, .destination = target.care_of_address});
-        if (services_.sender.send(outer, 0)) {
-          ++counters_.packets_encapsulated;
-        } else {
-          ++counters_.send_failed;
-        }
+      if (superpacket) {
+        tunnel_superpacket(packet, vnet, decision.targets);
+      } else {
+        tunnel(slot, length, decision.targets);
       }
       return;
     case core::InterceptVerdict::kNotOurs:
@@ -592,6 +647,79 @@ void HomeAgentRole::intercept(wire::ByteSpan packet, core::TimePoint now) {
       ++counters_.intercepted_not_tunnelled;
       return;
   }
+}
+
+// RFC 2473 §3, §6.3: the whole packet (already forwarded once by the kernel, so its Hop Limit is
+// decremented) in a header from the registered HA address to the care-of address. The usual one
+// target gets its header in the slot's room and waits for the batch; several (multicast) are
+// copied and sent at once.
+void HomeAgentRole::tunnel(std::span<std::byte> slot, std::size_t length,
+                           const std::vector<core::TunnelTarget>& targets) {
+  if (length > kMaxPacket - kTunnelHeader) {
+    counters_.send_failed += targets.size();  // RFC 2473 §4: no room for the tunnel header
+    return;
+  }
+  if (targets.size() == 1) {
+    write_tunnel_header(slot.first(kTunnelHeader), targets.front(), length);
+    batch_.push_back(wire::ByteSpan(slot.first(kTunnelHeader + length)));
+    return;
+  }
+  const wire::ByteSpan inner(slot.subspan(kTunnelHeader, length));
+  for (const auto& target : targets) {
+    auto outer = wire::encapsulate(
+        inner, {.source = target.local_address, .destination = target.care_of_address});
+    if (services_.sender.send(outer, 0)) {
+      ++counters_.packets_encapsulated;
+    } else {
+      ++counters_.send_failed;
+    }
+  }
+}
+
+// The engine decided for the superpacket as a whole: its segments share every header it reads.
+void HomeAgentRole::tunnel_superpacket(wire::ByteSpan packet, const linux_dp::VnetHeader& vnet,
+                                       const std::vector<core::TunnelTarget>& targets) {
+  if (vnet.gso_size == 0 ||
+      kIpv6Header + kMaxTcpHeader + vnet.gso_size > kSegmentStride - kTunnelHeader) {
+    ++counters_.tun_offload_malformed;
+    return;
+  }
+  if (segments_used_ + packet.size() / vnet.gso_size + 1 > kSegmentSlots) flush_batch();
+  auto area = std::span<std::byte>(segments_).subspan(segments_used_ * kSegmentStride);
+  auto count = linux_dp::segment_tcpv6(vnet, packet, area.subspan(kTunnelHeader), kSegmentStride,
+                                       std::span<std::size_t>(segment_lengths_));
+  if (!count) {
+    ++counters_.tun_offload_malformed;
+    return;
+  }
+  ++counters_.tun_superpackets;
+  counters_.tun_segments += *count;
+  segments_used_ += *count;
+  for (std::size_t i = 0; i < *count; ++i)
+    tunnel(area.subspan(i * kSegmentStride, kSegmentStride), segment_lengths_[i], targets);
+}
+
+// The header wire::encapsulate builds (hop limit 64, traffic class and flow label 0), encoded
+// into a buffer whose capacity stays, then copied in front of the packet.
+void HomeAgentRole::write_tunnel_header(std::span<std::byte> out, const core::TunnelTarget& target,
+                                        std::size_t inner_length) {
+  header_.clear();
+  wire::Writer writer(header_);
+  wire::encode_ipv6_header(writer, {.payload_length = static_cast<std::uint16_t>(inner_length),
+                                    .next_header = wire::ip_proto::kIpv6,
+                                    .hop_limit = wire::TunnelSpec{}.hop_limit,
+                                    .source = target.local_address,
+                                    .destination = target.care_of_address});
+  std::copy(header_.begin(), header_.end(), out.begin());
+}
+
+void HomeAgentRole::flush_batch() {
+  if (batch_.empty()) return;
+  const std::size_t sent = services_.sender.send_batch(batch_, 0);
+  counters_.packets_encapsulated += sent;
+  counters_.send_failed += batch_.size() - sent;
+  batch_.clear();
+  segments_used_ = 0;
 }
 
 // ---------------------------------------------------------------------------------------------

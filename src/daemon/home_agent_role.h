@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,9 @@ struct HomeAgentRoleCounters {
   std::uint64_t reverse_tunnel_malformed = 0;
   std::uint64_t tun_write_failed = 0;
   std::uint64_t send_failed = 0;
+  std::uint64_t tun_superpackets = 0;       // TCP superpackets the TUN handed over (TSO offload)
+  std::uint64_t tun_segments = 0;           // the segments they were cut into
+  std::uint64_t tun_offload_malformed = 0;  // a vnet header the role could not act on
   std::uint64_t signalling_received = 0;
   std::uint64_t dad_started = 0;
   std::uint64_t dad_unique = 0;
@@ -53,6 +57,7 @@ struct HomeAgentRoleCounters {
   std::uint64_t dad_own_address = 0;  // the kernel holds the address already: duplicate at once
   std::uint64_t dad_looped_back = 0;  // our own solicitation, recognised by its nonce
   std::uint64_t kernel_failed = 0;    // a proxy entry or route the kernel refused
+  std::uint64_t home_neighbor_forgotten = 0;  // stale home-link neighbour entries deleted
 
   std::vector<std::pair<std::string_view, std::uint64_t>> list() const;
 };
@@ -114,6 +119,7 @@ class HomeAgentRole final : public Role {
   // ifindex 0: routed by destination (Sender::send); failures counted as send_failed.
   void send_routed(wire::ByteSpan packet, std::uint32_t ifindex = 0);
   void proxy(const core::ProxyNeighbor& change);
+  void forget_home_neighbor(const wire::Ipv6Address& home_address);
   void tunnel_route(const core::TunnelRoute& change);
   void log(core::LogLevel level, std::string_view message);
   void arm_timer();
@@ -127,7 +133,19 @@ class HomeAgentRole final : public Role {
   void set_group(const wire::Ipv6Address& group, std::uint32_t ifindex, bool join);
 
   void on_tun_readable();
-  void intercept(wire::ByteSpan packet, core::TimePoint now);
+  // `slot`: kTunnelHeader free octets, then the `length` octets of the packet read from the TUN
+  // (so that a packet tunnelled to one care-of address needs no copy, only a header in front).
+  void intercept(std::span<std::byte> slot, std::size_t length, const linux_dp::VnetHeader& vnet,
+                 core::TimePoint now);
+  // A TCP superpacket: cut into segments_ (each with a tunnel header's room), each tunnelled.
+  void tunnel_superpacket(wire::ByteSpan packet, const linux_dp::VnetHeader& vnet,
+                          const std::vector<core::TunnelTarget>& targets);
+  void tunnel(std::span<std::byte> slot, std::size_t length,
+              const std::vector<core::TunnelTarget>& targets);
+  void write_tunnel_header(std::span<std::byte> out, const core::TunnelTarget& target,
+                           std::size_t inner_length);
+  // Sends what intercept() queued in batch_, with one Sender::send_batch.
+  void flush_batch();
 
   nlohmann::json show_bindings(core::TimePoint now) const;
   nlohmann::json show_home_agents(core::TimePoint now) const;
@@ -146,8 +164,14 @@ class HomeAgentRole final : public Role {
   std::map<wire::Ipv6Address, Dad> dads_;
   std::map<wire::Ipv6Address, int> groups_;  // solicited-node groups joined for DAD -> users
   std::optional<core::TimePoint> armed_;     // the timer's deadline
-  std::vector<std::byte> buffer_;            // one packet read from the TUN
-  std::vector<core::NodeEvent> results_;     // DadResults to hand to the engine after the batch
+  // One slot per packet of a TUN wakeup: a tunnel header's room, then the packet (RFC 2473 §3).
+  std::vector<std::byte> slots_;
+  std::vector<wire::ByteSpan> batch_;  // encapsulated packets of this wakeup, not yet sent
+  std::vector<std::byte> segments_;    // segments of superpackets, kSegmentStride apart
+  std::vector<std::size_t> segment_lengths_;
+  std::size_t segments_used_ = 0;         // segment slots holding packets in batch_
+  wire::Bytes header_;                    // the tunnel header being encoded (capacity reused)
+  std::vector<core::NodeEvent> results_;  // DadResults to hand to the engine after the batch
   bool home_link_down_ = false;
   HomeAgentRoleCounters counters_;
 };

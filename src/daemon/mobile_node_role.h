@@ -131,6 +131,12 @@ class MobileNodeRole final : public Role {
                     std::uint8_t prefix_length, std::uint32_t flags, core::TimePoint now);
   void note_neighbor_advertisement(const core::RxPacket& packet, core::TimePoint now);
   void handle_tun_packet(wire::ByteSpan packet, core::TimePoint now);
+  // RFC 2473 §3: the decapsulated packet into the TUN, TCP segments coalesced (gro_).
+  void deliver(wire::ByteSpan inner);
+  void flush_coalesced();
+  // Arms the flush timer (once per burst); false when it could not be.
+  bool arm_flush();
+  void on_flush_timer();
   void send_data(wire::ByteSpan packet, std::string_view drop_reason);
 
   Interface* find_interface(std::uint32_t ifindex);
@@ -147,6 +153,13 @@ class MobileNodeRole final : public Role {
   std::optional<linux_dp::TunDevice> tun_;
   std::vector<std::byte> tun_buffer_;  // one packet read from the TUN
   std::optional<linux_dp::EventLoop::TimerId> timer_;
+  // What one burst of tunnelled packets coalesces into; written when the burst is over (the
+  // flush timer, armed already expired, fires once the daemon's read loop has drained the
+  // tunnel socket) or when a packet that does not fit arrives.
+  linux_dp::TcpCoalescer gro_;
+  std::optional<linux_dp::EventLoop::TimerId> flush_timer_;
+  bool flush_armed_ = false;
+  bool input_pending_ = false;  // data fed to the engine whose after_input() waits for the flush
   std::optional<core::TunnelRoute> tunnel_;              // the reverse tunnel, when one exists
   std::vector<linux_dp::InstalledObject> home_objects_;  // installed for the home address
   std::vector<linux_dp::InstalledObject> preexisting_;   // wanted, but the kernel's already

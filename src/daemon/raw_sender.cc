@@ -24,6 +24,13 @@ linux_dp::Status RawSender::send(wire::ByteSpan packet, std::uint32_t ifindex) {
   return status;
 }
 
+std::size_t RawSender::send_batch(std::span<const wire::ByteSpan> packets, std::uint32_t ifindex) {
+  auto result = socket_.send_packets(packets, ifindex);
+  sent_ += result.sent;
+  failed_ += result.failed;
+  return result.sent;
+}
+
 linux_dp::Status RawSender::send_to_link(wire::ByteSpan packet, std::uint32_t ifindex,
                                          const core::LinkLayerAddress& destination) {
   if (!link_sender_) {

@@ -4,8 +4,10 @@
 // (no route yet, interface gone) is lost like any datagram, and the protocol retransmits.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 
 #include "daemon/role.h"
 #include "linux/packet_socket.h"
@@ -20,6 +22,9 @@ class RawSender final : public Sender {
   linux_dp::Status send(wire::ByteSpan packet, std::uint32_t ifindex = 0) override;
   linux_dp::Status send_to_link(wire::ByteSpan packet, std::uint32_t ifindex,
                                 const core::LinkLayerAddress& destination) override;
+  // One sendmmsg() per RawSocket::kBatchSize packets.
+  std::size_t send_batch(std::span<const wire::ByteSpan> packets,
+                         std::uint32_t ifindex = 0) override;
 
   std::uint64_t sent() const { return sent_; }
   std::uint64_t failed() const { return failed_; }

@@ -13,8 +13,10 @@
 // a rule sends to the main table first, so they never loop back into a TUN.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -57,6 +59,17 @@ class Sender {
   // (core::Transmit::link_destination: §10.3.2, §11.5.5 step 3).
   virtual linux_dp::Status send_to_link(wire::ByteSpan packet, std::uint32_t ifindex,
                                         const core::LinkLayerAddress& destination) = 0;
+  // send() for each packet, as cheaply as the Sender can (the data path's tunnel packets: a
+  // whole TUN wakeup at once). The Source Address of each must be one of this node's. Returns
+  // how many were sent; the others are lost like any datagram.
+  virtual std::size_t send_batch(std::span<const wire::ByteSpan> packets,
+                                 std::uint32_t ifindex = 0) {
+    std::size_t sent = 0;
+    for (const auto& packet : packets) {
+      if (send(packet, ifindex)) ++sent;
+    }
+    return sent;
+  }
 };
 
 // What the daemon lends every role. All references outlive the role.

@@ -1,5 +1,6 @@
 #include "linux/raw_socket.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -219,6 +220,43 @@ Result<ReceivedPacket> RawSocket::receive(std::span<std::byte> buffer) {
   return packet;
 }
 
+Result<std::size_t> RawSocket::receive_batch(std::span<const std::span<std::byte>> buffers,
+                                             std::span<ReceivedPacket> packets) {
+  const std::size_t wanted = std::min({buffers.size(), packets.size(), kBatchSize});
+  if (wanted == 0) return make_error("receive_batch without buffers", EINVAL);
+  std::array<sockaddr_in6, kBatchSize> from{};
+  std::array<iovec, kBatchSize> iov{};
+  // Not zeroed: the kernel writes msg_controllen octets of it.
+  alignas(cmsghdr) std::array<std::array<std::byte, kControlBuffer>, kBatchSize> control;
+  std::array<mmsghdr, kBatchSize> messages{};
+  for (std::size_t i = 0; i < wanted; ++i) {
+    iov[i] = iovec{buffers[i].data(), buffers[i].size()};
+    msghdr& msg = messages[i].msg_hdr;
+    msg.msg_name = &from[i];
+    msg.msg_namelen = sizeof from[i];
+    msg.msg_iov = &iov[i];
+    msg.msg_iovlen = 1;
+    msg.msg_control = control[i].data();
+    msg.msg_controllen = control[i].size();
+  }
+  int n = 0;
+  do {
+    n = ::recvmmsg(fd_.get(), messages.data(), static_cast<unsigned>(wanted), 0, nullptr);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno_error("recvmmsg protocol " + std::to_string(protocol_));
+  const auto count = static_cast<std::size_t>(n);
+  for (std::size_t i = 0; i < count; ++i) {
+    const msghdr& msg = messages[i].msg_hdr;
+    ReceivedPacket& packet = packets[i];
+    packet = ReceivedPacket{};
+    packet.length = std::min<std::size_t>(messages[i].msg_len, buffers[i].size());
+    packet.truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+    packet.source = address_of(from[i].sin6_addr);
+    parse_control(control[i].data(), msg.msg_controllen, packet);
+  }
+  return count;
+}
+
 Status RawSocket::send(wire::ByteSpan payload, const wire::Ipv6Address& destination,
                        const SendOptions& options) {
   sockaddr_in6 to = socket_address(destination);
@@ -260,6 +298,82 @@ Status RawSocket::send_packet(wire::ByteSpan packet, std::uint32_t ifindex) {
   SendOptions options;
   options.ifindex = ifindex;
   return send(packet, destination, options);
+}
+
+namespace {
+
+// One message of a sendmmsg() batch: where it goes and its IPV6_PKTINFO, kept alive until sent.
+struct BatchSlot {
+  sockaddr_in6 to{};
+  iovec iov{};
+  alignas(cmsghdr) std::array<std::byte, CMSG_SPACE(sizeof(in6_pktinfo))> control{};
+};
+
+void prepare_slot(BatchSlot& slot, mmsghdr& message, wire::ByteSpan packet, std::uint32_t ifindex) {
+  constexpr std::size_t kSourceOffset = 8;
+  wire::Ipv6Address destination;
+  std::memcpy(destination.bytes.data(), packet.data() + kDestinationOffset, 16);
+  slot.to = socket_address(destination);
+  slot.to.sin6_scope_id = ifindex;
+  in6_pktinfo info{};
+  std::memcpy(&info.ipi6_addr, packet.data() + kSourceOffset, 16);
+  info.ipi6_ifindex = ifindex;
+  ControlWriter writer(slot.control);
+  writer.add(IPPROTO_IPV6, IPV6_PKTINFO, info);
+  slot.iov = iovec{const_cast<std::byte*>(packet.data()), packet.size()};
+  message = mmsghdr{};
+  message.msg_hdr.msg_name = &slot.to;
+  message.msg_hdr.msg_namelen = sizeof slot.to;
+  message.msg_hdr.msg_iov = &slot.iov;
+  message.msg_hdr.msg_iovlen = 1;
+  message.msg_hdr.msg_control = writer.data();
+  message.msg_hdr.msg_controllen = writer.size();
+}
+
+void note_failure(BatchSendResult& result, Error error) {
+  ++result.failed;
+  if (!result.first_error) result.first_error = std::move(error);
+}
+
+}  // namespace
+
+BatchSendResult RawSocket::send_packets(std::span<const wire::ByteSpan> packets,
+                                        std::uint32_t ifindex) {
+  BatchSendResult result;
+  if (protocol_ != IPPROTO_RAW) {
+    result.failed = packets.size();
+    if (!packets.empty())
+      result.first_error = make_error("send_packets on a socket not IPPROTO_RAW", EINVAL);
+    return result;
+  }
+  std::array<BatchSlot, kBatchSize> slots;
+  std::array<mmsghdr, kBatchSize> messages{};
+  while (!packets.empty()) {
+    std::size_t count = 0;
+    for (; count < packets.size() && count < kBatchSize; ++count) {
+      if (packets[count].size() < kIpv6HeaderSize) break;
+      prepare_slot(slots[count], messages[count], packets[count], ifindex);
+    }
+    std::size_t done = 0;
+    while (done < count) {
+      int n = ::sendmmsg(fd_.get(), messages.data() + done, static_cast<unsigned>(count - done), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        // sendmmsg() reports the error of the first message it could not send; skip that one.
+        note_failure(result, errno_error("sendmmsg protocol " + std::to_string(protocol_)));
+        ++done;
+        continue;
+      }
+      done += static_cast<std::size_t>(n);
+      result.sent += static_cast<std::size_t>(n);
+    }
+    if (count < packets.size() && count < kBatchSize) {
+      note_failure(result, make_error("send_packets: shorter than an IPv6 header", EINVAL));
+      ++count;
+    }
+    packets = packets.subspan(count);
+  }
+  return result;
 }
 
 }  // namespace mipv6::linux_dp

@@ -38,6 +38,14 @@ struct ReceivedPacket {
   std::optional<wire::Bytes> destination_options{};
 };
 
+// What a batch send did: how many packets the kernel took, how many it refused, and why the
+// first refused one was.
+struct BatchSendResult {
+  std::size_t sent = 0;
+  std::size_t failed = 0;
+  std::optional<Error> first_error{};
+};
+
 struct SendOptions {
   std::optional<wire::Ipv6Address> source{};  // IPV6_PKTINFO source (must be local)
   std::uint32_t ifindex = 0;                  // IPV6_PKTINFO outgoing interface; 0: routed
@@ -78,6 +86,11 @@ class RawSocket {
 
   // One packet; EAGAIN when none is queued.
   Result<ReceivedPacket> receive(std::span<std::byte> buffer);
+  // Up to min(buffers.size(), packets.size(), kBatchSize) queued packets with one recvmmsg():
+  // packet i into buffers[i], described by packets[i]. Returns how many (at least 1); EAGAIN
+  // when none is queued. The tunnel socket's way to take a burst at the cost of one call.
+  Result<std::size_t> receive_batch(std::span<const std::span<std::byte>> buffers,
+                                    std::span<ReceivedPacket> packets);
   // `payload` follows an IPv6 header the kernel builds (for the MH socket the checksum is filled
   // by the kernel; for protocol 41 the payload is the inner packet). Not for header-included.
   Status send(wire::ByteSpan payload, const wire::Ipv6Address& destination,
@@ -85,6 +98,14 @@ class RawSocket {
   // Header-included socket only: `packet` is a whole IPv6 packet, sent unchanged and routed by
   // its Destination Address (or out of `ifindex` when not 0).
   Status send_packet(wire::ByteSpan packet, std::uint32_t ifindex = 0);
+  // Header-included socket only: send_packet() for many packets with one sendmmsg() per
+  // kBatchSize, the system call cost a tunnel endpoint pays per packet otherwise. The Source
+  // Address of every packet must be one of this node's: it goes to the kernel as IPV6_PKTINFO,
+  // so that the route lookup skips source address selection. A packet the kernel refuses is
+  // counted and the rest still go.
+  BatchSendResult send_packets(std::span<const wire::ByteSpan> packets, std::uint32_t ifindex = 0);
+
+  static constexpr std::size_t kBatchSize = 64;
 
  private:
   RawSocket(UniqueFd fd, int protocol) : fd_(std::move(fd)), protocol_(protocol) {}

@@ -405,6 +405,9 @@ class HomeAgentRoleTest : public ::testing::Test {
 // Routing header (§6.4, §9.5.4); interception installed (§10.4.1).
 TEST_F(HomeAgentRoleTest, HomeRegistrationAnswersAfterDadWithType2Ba_10_3_1) {
   start();
+  // The node just left the home link: the home agent's kernel still has (or resolves) a
+  // neighbour entry for it, which must not answer queued packets with Address Unreachable.
+  run("ip -n " + ha_->name() + " -6 neigh add 2001:db8:1::100 lladdr 02:00:00:00:00:01 dev home0");
   const auto sent = std::chrono::steady_clock::now();
   feed(binding_update(7, kLifetimeUnits));
   auto ba = await_ba(7);
@@ -428,6 +431,7 @@ TEST_F(HomeAgentRoleTest, HomeRegistrationAnswersAfterDadWithType2Ba_10_3_1) {
   EXPECT_EQ(stat("dad_started"), 1u);
   EXPECT_EQ(stat("dad_unique"), 1u);
   EXPECT_EQ(stat("registrations"), 1u);
+  EXPECT_EQ(stat("home_neighbor_forgotten"), 1u);
   auto bc = role_->show("bc", linux_dp::MonotonicClock::now());
   ASSERT_EQ(bc["bindings"].size(), 1u);
   const auto& binding = bc["bindings"][0];
@@ -476,6 +480,11 @@ TEST_F(HomeAgentRoleTest, PacketForTheHomeAddressIsTunnelledToTheCareOfAddress_1
   EXPECT_EQ(header->source, kNeighbor);
   EXPECT_EQ(header->destination, kHome);
   EXPECT_EQ(header->hop_limit, 63);  // forwarded once by the home agent
+  // The TUN hands the role packets whose checksum the sender's stack left to offload
+  // (TUN_F_CSUM); what leaves the tunnel has it (RFC 8200 §8.1).
+  auto inner_rx = core::make_rx_packet(*inner, 0);
+  ASSERT_TRUE(inner_rx);
+  EXPECT_TRUE(wire::verify_upper_checksum(*inner, inner_rx->layout)) << "inner UDP checksum";
   EXPECT_EQ(stat("packets_encapsulated"), 1u);
   EXPECT_EQ(stat("packets_tunnelled"), 1u);
 }

@@ -79,6 +79,28 @@ wire::Bytes udp_packet(const wire::Ipv6Address& source, const wire::Ipv6Address&
   return wire::build_packet(spec);
 }
 
+wire::Bytes tcp_packet(const wire::Ipv6Address& source, const wire::Ipv6Address& destination,
+                       std::uint16_t destination_port, std::uint32_t sequence, std::uint32_t ack,
+                       std::uint8_t flags, std::string_view payload) {
+  wire::PacketSpec spec;
+  spec.header.source = source;
+  spec.header.destination = destination;
+  spec.upper_protocol = wire::ip_proto::kTcp;
+  wire::Writer w(spec.upper);
+  w.u16(7777);
+  w.u16(destination_port);
+  w.u32(sequence);
+  w.u32(ack);
+  w.u8(0x50);  // Data Offset 5: no options
+  w.u8(flags);
+  w.u16(0xffff);  // Window
+  w.u16(0);       // Checksum (build_packet fills it)
+  w.u16(0);
+  for (char c : payload)
+    w.u8(static_cast<std::uint8_t>(c));
+  return wire::build_packet(spec);
+}
+
 struct RaSpec {
   wire::Ipv6Address source;
   wire::Ipv6Address prefix;  // with R: the router's own address
@@ -555,6 +577,70 @@ TEST_F(MobileNodeRoleTest, TunnelledDatagramFromHomeAgentReachesTheHomeAddressSo
   auto rx = core::make_rx_packet(elsewhere, vm_index_);
   ASSERT_TRUE(rx);
   EXPECT_FALSE(role_->on_tunnelled(*rx, *wire::decapsulate(elsewhere), now()));
+}
+
+// Issue 8 benchmark, RFC 2473 §3: a burst of in-order TCP segments the home agent tunnelled is
+// written into the TUN as one superpacket (GRO in user space), and the application on the home
+// address reads the stream whole and in order.
+TEST_F(MobileNodeRoleTest, TunnelledTcpBurstReachesTheHomeAddressSocketAsOneStream_11_3_3) {
+  constexpr std::uint8_t kSyn = 0x02, kAck = 0x10, kPsh = 0x08;
+  constexpr std::uint32_t kIsn = 1000;
+  register_at_foreign_link();
+  wait_for_local_route(kHoa);
+  linux_dp::UniqueFd listener(::socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0));
+  sockaddr_in6 local{};
+  local.sin6_family = AF_INET6;
+  local.sin6_port = htons(kAppPort);
+  std::copy(kHoa.bytes.begin(), kHoa.bytes.end(), local.sin6_addr.s6_addr);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
+  ASSERT_EQ(::listen(listener.get(), 1), 0);
+  auto tunnel_in = [&](const wire::Bytes& inner) {
+    const wire::Bytes outer = wire::encapsulate(inner, {kHa, kCoa});
+    auto rx = core::make_rx_packet(outer, vm_index_);
+    ASSERT_TRUE(rx);
+    EXPECT_TRUE(role_->on_tunnelled(*rx, *wire::decapsulate(outer), now()));
+  };
+  tunnel_in(tcp_packet(kCn, kHoa, kAppPort, kIsn, 0, kSyn, ""));
+  run_loop_for(std::chrono::milliseconds(300));
+  std::optional<std::uint32_t> server_isn;
+  auto synack = capture([&](const wire::Bytes& p) {
+    auto outer = core::make_rx_packet(p, 0);
+    if (!outer || outer->layout.upper_protocol != wire::ip_proto::kIpv6) return false;
+    auto inner = wire::decapsulate(p);
+    if (!inner) return false;
+    auto rx = core::make_rx_packet(*inner, 0);
+    if (!rx || rx->layout.upper_protocol != wire::ip_proto::kTcp) return false;
+    auto tcp = rx->upper();
+    if (tcp.size() < 20 || std::to_integer<std::uint8_t>(tcp[13]) != (kSyn | kAck)) return false;
+    server_isn = wire::load_be32(&tcp[4]);
+    return true;
+  });
+  ASSERT_TRUE(synack && server_isn) << "no SYN-ACK was reverse-tunnelled";
+  const std::uint32_t ack = *server_isn + 1;
+  tunnel_in(tcp_packet(kCn, kHoa, kAppPort, kIsn + 1, ack, kAck, ""));
+  std::string stream;
+  for (int i = 0; i < 4; ++i) {
+    std::string chunk(i < 3 ? 1000 : 500, static_cast<char>('a' + i));
+    tunnel_in(tcp_packet(kCn, kHoa, kAppPort, kIsn + 1 + static_cast<std::uint32_t>(stream.size()),
+                         ack, i < 3 ? kAck : kAck | kPsh, chunk));
+    stream += chunk;
+  }
+  run_loop_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(stat("tun_superpackets"), 1u) << role_->stats().dump();
+  pollfd accept_ready{listener.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&accept_ready, 1, 2000), 1) << "the handshake never completed";
+  linux_dp::UniqueFd connection(::accept(listener.get(), nullptr, nullptr));
+  ASSERT_GE(connection.get(), 0);
+  std::string received;
+  std::array<char, 4096> buffer{};
+  while (received.size() < stream.size()) {
+    pollfd pfd{connection.get(), POLLIN, 0};
+    if (::poll(&pfd, 1, 2000) != 1) break;
+    auto n = ::recv(connection.get(), buffer.data(), buffer.size(), 0);
+    if (n <= 0) break;
+    received.append(buffer.data(), static_cast<std::size_t>(n));
+  }
+  EXPECT_EQ(received, stream);
 }
 
 // (5) §11.5.5: back on the home link the node de-registers from its home address, which moves

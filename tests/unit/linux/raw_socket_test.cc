@@ -283,6 +283,102 @@ TEST_F(RawSocketTest, TunnelledPacketsAreReceivedOnTheProtocol41Socket) {
   EXPECT_EQ(packet->ifindex, vb_index_);
 }
 
+// A tunnel endpoint's batch (issue 8 benchmark): more packets than one sendmmsg() takes, each a
+// whole IPv6-in-IPv6 packet (RFC 2473), all arrive, unchanged and in order.
+TEST_F(RawSocketTest, BatchOfHeaderIncludedPacketsAllArriveInOrder) {
+  RawSocket sender = open_in(*a_, RawSocket::open_header_included);
+  RawSocket receiver = open_in(*b_, RawSocket::open_ipv6_in_ipv6);
+  ASSERT_TRUE(receiver.set_receive_buffer(4 << 20));
+  const auto home = addr("2001:db8:1::100");
+  const auto correspondent = addr("2001:db8:2::1");
+  constexpr std::size_t kCount = RawSocket::kBatchSize * 2 + 7;
+  std::vector<wire::Bytes> inners;
+  std::vector<wire::Bytes> packets;
+  for (std::size_t i = 0; i < kCount; ++i) {
+    wire::Bytes udp = bytes({0x10, 0x00, 0x10, 0x01, 0, 10, 0, 0, static_cast<std::uint8_t>(i >> 8),
+                             static_cast<std::uint8_t>(i)});
+    fill_checksum(udp, home, correspondent, kUdp, 6);
+    inners.push_back(ipv6_packet(home, correspondent, kUdp, udp));
+    packets.push_back(ipv6_packet(a_address_, b_address_, kProtocolIpv6InIpv6, inners.back()));
+  }
+  std::vector<wire::ByteSpan> spans(packets.begin(), packets.end());
+  auto result = sender.send_packets(spans);
+  EXPECT_EQ(result.sent, kCount);
+  EXPECT_EQ(result.failed, 0u);
+  EXPECT_FALSE(result.first_error);
+  std::array<std::byte, 256> buffer{};
+  for (std::size_t i = 0; i < kCount; ++i) {
+    auto packet = receive(receiver, buffer);
+    ASSERT_TRUE(packet) << "packet " << i << " of " << kCount << " did not arrive";
+    ASSERT_EQ(packet->length, inners[i].size());
+    EXPECT_TRUE(std::equal(inners[i].begin(), inners[i].end(), buffer.begin())) << "packet " << i;
+    EXPECT_EQ(packet->source, a_address_);
+  }
+}
+
+// The receiving tunnel endpoint's side: a burst is taken kBatchSize packets per call, each
+// with its own length, addresses and arrival interface, in order; then EAGAIN.
+TEST_F(RawSocketTest, BatchReceiveTakesABurstInOrder) {
+  RawSocket sender = open_in(*a_, RawSocket::open_ipv6_in_ipv6);
+  RawSocket receiver = open_in(*b_, RawSocket::open_ipv6_in_ipv6);
+  ASSERT_TRUE(receiver.set_receive_buffer(4 << 20));
+  const auto home = addr("2001:db8:1::100");
+  const auto correspondent = addr("2001:db8:2::1");
+  constexpr std::size_t kCount = RawSocket::kBatchSize + 36;
+  std::vector<wire::Bytes> inners;
+  for (std::size_t i = 0; i < kCount; ++i) {
+    wire::Bytes udp = bytes({0x10, 0x00, 0x10, 0x01, 0, 10, 0, 0, static_cast<std::uint8_t>(i >> 8),
+                             static_cast<std::uint8_t>(i)});
+    udp.resize(udp.size() + i % 7);  // lengths differ
+    udp[5] = static_cast<std::byte>(udp.size());
+    fill_checksum(udp, home, correspondent, kUdp, 6);
+    inners.push_back(ipv6_packet(home, correspondent, kUdp, udp));
+    ASSERT_TRUE(sender.send(inners.back(), b_address_));
+  }
+  std::vector<std::vector<std::byte>> storage(RawSocket::kBatchSize, std::vector<std::byte>(256));
+  std::vector<std::span<std::byte>> buffers(storage.begin(), storage.end());
+  std::vector<ReceivedPacket> packets(RawSocket::kBatchSize);
+  std::size_t received = 0;
+  while (received < kCount) {
+    pollfd pfd{receiver.fd(), POLLIN, 0};
+    ASSERT_EQ(::poll(&pfd, 1, 2000), 1) << received << " of " << kCount << " arrived";
+    auto count = receiver.receive_batch(buffers, packets);
+    ASSERT_TRUE(count) << count.error().message;
+    ASSERT_GE(*count, 1u);
+    ASSERT_LE(*count, RawSocket::kBatchSize);
+    for (std::size_t i = 0; i < *count; ++i, ++received) {
+      const auto& inner = inners[received];
+      ASSERT_EQ(packets[i].length, inner.size()) << "packet " << received;
+      EXPECT_TRUE(std::equal(inner.begin(), inner.end(), storage[i].begin()));
+      EXPECT_FALSE(packets[i].truncated);
+      EXPECT_EQ(packets[i].source, a_address_);
+      EXPECT_EQ(packets[i].destination, b_address_);
+      EXPECT_EQ(packets[i].ifindex, vb_index_);
+    }
+  }
+  EXPECT_EQ(receiver.receive_batch(buffers, packets).error().code, EAGAIN);
+}
+
+// A packet the kernel refuses (a source that is not this node's, one too short to be IPv6) is
+// counted, and the packets around it still go.
+TEST_F(RawSocketTest, BatchCountsRefusedPacketsAndSendsTheRest) {
+  RawSocket sender = open_in(*a_, RawSocket::open_header_included);
+  std::vector<wire::Bytes> packets{
+      ipv6_packet(a_address_, b_address_, kNoNextHeader, {}),
+      ipv6_packet(addr("2001:db8:77::1"), b_address_, kNoNextHeader, {}),
+      bytes({0x60, 0, 0}),
+      ipv6_packet(a_address_, b_address_, kNoNextHeader, {}),
+  };
+  std::vector<wire::ByteSpan> spans(packets.begin(), packets.end());
+  auto result = sender.send_packets(spans);
+  EXPECT_EQ(result.sent, 2u);
+  EXPECT_EQ(result.failed, 2u);
+  ASSERT_TRUE(result.first_error);
+  EXPECT_NE(result.first_error->code, 0);
+  RawSocket mh = open_in(*b_, RawSocket::open_mobility);
+  EXPECT_EQ(mh.send_packets(spans).failed, packets.size());
+}
+
 TEST_F(RawSocketTest, HeaderIncludedPacketKeepsItsDestinationOptionsHeader) {
   RawSocket sender = open_in(*a_, RawSocket::open_header_included);
   RawSocket mh_receiver = open_in(*b_, RawSocket::open_mobility);

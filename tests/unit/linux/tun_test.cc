@@ -7,10 +7,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,6 +24,7 @@
 #include "linux/netns.h"
 #include "linux/route_netlink.h"
 #include "wire/checksum.h"
+#include "wire/ipv6.h"
 
 namespace mipv6::linux_dp {
 namespace {
@@ -162,6 +166,20 @@ TEST_F(TunTest, DeviceHasTheRequestedNameAndMtuAndVanishesWhenClosed) {
   EXPECT_EQ(netlink_->link(ifindex).error().code, ENODEV);
 }
 
+// Issue 8 benchmark: the kernel dropped what a busy tunnel endpoint had not read yet at the
+// default 500 packets; the queue length is what was set, and the default before that.
+TEST_F(TunTest, TransmitQueueLengthIsSetAndReadBack) {
+  auto tun = TunDevice::create("mtun%d");
+  ASSERT_TRUE(tun) << tun.error().message;
+  auto before = tun->tx_queue_length();
+  ASSERT_TRUE(before) << before.error().message;
+  EXPECT_EQ(*before, 500u);
+  ASSERT_TRUE(tun->set_tx_queue_length(8192));
+  auto after = tun->tx_queue_length();
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_EQ(*after, 8192u);
+}
+
 TEST_F(TunTest, OverlongNameIsRefused) {
   auto tun = TunDevice::create("a-name-longer-than-ifnamsiz");
   ASSERT_FALSE(tun);
@@ -236,6 +254,236 @@ TEST_F(TunTest, WriteOfAGarbagePacketIsReportedOrDroppedNotFatal) {
   auto link = netlink_->link(tun->ifindex());
   ASSERT_TRUE(link);
   EXPECT_TRUE(link->up);
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a vnet header leaves to the reader (no kernel needed).
+
+constexpr std::size_t kIpv6 = 40;
+
+wire::Bytes tcp_superpacket(std::uint32_t sequence, std::uint8_t flags, std::size_t payload) {
+  wire::Bytes packet(kIpv6 + 32 + payload);
+  const auto source = addr("2001:db8:3::2");
+  const auto destination = addr("2001:db8:1::100");
+  packet[0] = std::byte{0x60};
+  packet[4] = static_cast<std::byte>((32 + payload) >> 8);
+  packet[5] = static_cast<std::byte>(32 + payload);
+  packet[6] = std::byte{6};
+  packet[7] = std::byte{63};
+  std::memcpy(packet.data() + 8, source.bytes.data(), 16);
+  std::memcpy(packet.data() + 24, destination.bytes.data(), 16);
+  auto* tcp = packet.data() + kIpv6;
+  tcp[0] = std::byte{0x13}, tcp[1] = std::byte{0x88}, tcp[2] = std::byte{0xc3},
+  tcp[3] = std::byte{0x50};
+  for (int i = 0; i < 4; ++i)
+    tcp[4 + i] = static_cast<std::byte>(sequence >> (24 - 8 * i));
+  tcp[8] = std::byte{0x11}, tcp[11] = std::byte{0x22};  // Acknowledgment Number
+  tcp[12] = std::byte{0x80};                            // Data Offset 8: 12 octets of options
+  tcp[13] = static_cast<std::byte>(flags);
+  tcp[14] = std::byte{0x01}, tcp[15] = std::byte{0xf5};  // Window
+  tcp[20] = std::byte{1}, tcp[21] = std::byte{1}, tcp[22] = std::byte{8}, tcp[23] = std::byte{10};
+  tcp[27] = std::byte{0x42};  // TSval
+  for (std::size_t i = 0; i < payload; ++i)
+    tcp[32 + i] = static_cast<std::byte>(i * 7 + i / 251);
+  return packet;
+}
+
+std::uint32_t sequence_of(wire::ByteSpan segment) {
+  std::uint32_t value = 0;
+  for (std::size_t i = 0; i < 4; ++i)
+    value = (value << 8) | std::to_integer<std::uint32_t>(segment[kIpv6 + 4 + i]);
+  return value;
+}
+
+wire::Ipv6Address address_at(wire::ByteSpan packet, std::size_t offset) {
+  wire::Ipv6Address address;
+  std::memcpy(address.bytes.data(), packet.data() + offset, 16);
+  return address;
+}
+
+constexpr VnetHeader kTcpGso{.flags = VnetHeader::kNeedsChecksum,
+                             .gso_type = VnetHeader::kGsoTcpv6,
+                             .header_length = kIpv6 + 32,
+                             .gso_size = 1200,
+                             .checksum_start = kIpv6,
+                             .checksum_offset = 16};
+
+// RFC 793 §3.3 / the kernel's tcp_gso_segment: the segments carry the superpacket's payload in
+// order, each with its own sequence number (here wrapping past 2^32), Payload Length and valid
+// checksum; CWR only on the first, PSH and FIN only on the last.
+TEST(TunOffloadTest, TcpSuperpacketIsCutIntoTheSegmentsOfTheOriginalStream) {
+  constexpr std::uint8_t kAck = 0x10, kPsh = 0x08, kFin = 0x01, kCwr = 0x80;
+  const std::uint32_t first = 0xfffff000;
+  const auto packet = tcp_superpacket(first, kAck | kPsh | kFin | kCwr, 5000);
+  std::vector<std::byte> out(8 * 2048);
+  std::array<std::size_t, 8> lengths{};
+  auto count = segment_tcpv6(kTcpGso, packet, out, 2048, lengths);
+  ASSERT_TRUE(count) << count.error().message;
+  ASSERT_EQ(*count, 5u);
+  wire::Bytes stream;
+  for (std::size_t i = 0; i < *count; ++i) {
+    const std::size_t payload = i < 4 ? 1200 : 200;
+    ASSERT_EQ(lengths[i], kIpv6 + 32 + payload);
+    const wire::ByteSpan segment(out.data() + i * 2048, lengths[i]);
+    auto header = wire::decode_ipv6_header(segment);
+    ASSERT_TRUE(header);
+    EXPECT_EQ(header->payload_length, 32 + payload);
+    EXPECT_EQ(header->hop_limit, 63);
+    EXPECT_EQ(sequence_of(segment), first + static_cast<std::uint32_t>(i * 1200)) << i;
+    const auto flags = std::to_integer<std::uint8_t>(segment[kIpv6 + 13]);
+    EXPECT_EQ(flags & kAck, kAck);
+    EXPECT_EQ((flags & kCwr) != 0, i == 0) << i;
+    EXPECT_EQ((flags & (kPsh | kFin)) != 0, i == 4) << i;
+    // Every other header octet is the superpacket's (ports, ACK, window, options).
+    EXPECT_TRUE(std::equal(segment.begin() + kIpv6 + 8, segment.begin() + kIpv6 + 13,
+                           packet.begin() + kIpv6 + 8));
+    EXPECT_TRUE(std::equal(segment.begin() + kIpv6 + 14, segment.begin() + kIpv6 + 16,
+                           packet.begin() + kIpv6 + 14));
+    EXPECT_TRUE(std::equal(segment.begin() + kIpv6 + 18, segment.begin() + kIpv6 + 32,
+                           packet.begin() + kIpv6 + 18));
+    EXPECT_EQ(wire::upper_layer_checksum(address_at(segment, 8), address_at(segment, 24), 6,
+                                         segment.subspan(kIpv6)),
+              0)
+        << "segment " << i << " checksum";
+    stream.insert(stream.end(), segment.begin() + kIpv6 + 32, segment.end());
+  }
+  EXPECT_TRUE(std::equal(stream.begin(), stream.end(), packet.begin() + kIpv6 + 32, packet.end()));
+  EXPECT_EQ(stream.size(), 5000u);
+}
+
+TEST(TunOffloadTest, SegmentingRefusesOtherPacketsAndTooSmallBuffers) {
+  const auto packet = tcp_superpacket(1, 0x10, 5000);
+  std::vector<std::byte> out(8 * 2048);
+  std::array<std::size_t, 8> lengths{};
+  VnetHeader none = kTcpGso;
+  none.gso_type = VnetHeader::kGsoNone;
+  EXPECT_EQ(segment_tcpv6(none, packet, out, 2048, lengths).error().code, EINVAL);
+  VnetHeader after_extension = kTcpGso;
+  after_extension.checksum_start = kIpv6 + 8;
+  EXPECT_EQ(segment_tcpv6(after_extension, packet, out, 2048, lengths).error().code, EINVAL);
+  std::array<std::size_t, 4> too_few{};
+  EXPECT_EQ(segment_tcpv6(kTcpGso, packet, out, 2048, too_few).error().code, EMSGSIZE);
+  EXPECT_EQ(segment_tcpv6(kTcpGso, packet, out, 1000, lengths).error().code, EMSGSIZE);
+}
+
+// virtio 1.1 §5.1.6.2.1: the field holds the pseudo-header sum; completing it gives the packet
+// the checksum a receiver verifies (RFC 8200 §8.1).
+TEST(TunOffloadTest, NeedsChecksumPacketGetsItsUpperLayerChecksum) {
+  const auto source = addr("2001:db8:3::2");
+  const auto destination = addr("2001:db8:1::100");
+  wire::Bytes udp = {std::byte{0x10}, std::byte{0},   std::byte{0x10}, std::byte{1},
+                     std::byte{0},    std::byte{13},  std::byte{0},    std::byte{0},
+                     std::byte{'m'},  std::byte{'i'}, std::byte{'p'},  std::byte{'6'},
+                     std::byte{'!'}};
+  wire::Bytes packet(kIpv6);
+  packet[0] = std::byte{0x60};
+  packet[5] = static_cast<std::byte>(udp.size());
+  packet[6] = std::byte{17};
+  std::memcpy(packet.data() + 8, source.bytes.data(), 16);
+  std::memcpy(packet.data() + 24, destination.bytes.data(), 16);
+  // The pseudo-header sum, folded and not complemented, as the sending stack leaves it.
+  std::uint32_t sum = wire::checksum_add(0, wire::ByteSpan(packet).subspan(8, 32));
+  sum += static_cast<std::uint32_t>(udp.size()) + 17;
+  const auto partial = static_cast<std::uint16_t>(~wire::checksum_finish(sum));
+  udp[6] = static_cast<std::byte>(partial >> 8);
+  udp[7] = static_cast<std::byte>(partial);
+  packet.insert(packet.end(), udp.begin(), udp.end());
+  const VnetHeader vnet{
+      .flags = VnetHeader::kNeedsChecksum, .checksum_start = kIpv6, .checksum_offset = 6};
+  ASSERT_TRUE(complete_checksum(vnet, packet));
+  EXPECT_EQ(
+      wire::upper_layer_checksum(source, destination, 17, wire::ByteSpan(packet).subspan(kIpv6)),
+      0);
+  const VnetHeader beyond{
+      .flags = VnetHeader::kNeedsChecksum, .checksum_start = kIpv6, .checksum_offset = 200};
+  EXPECT_EQ(complete_checksum(beyond, packet).error().code, EINVAL);
+}
+
+// decode() reads the layout the TUN driver writes (struct virtio_net_hdr, host byte order).
+TEST(TunOffloadTest, VnetHeaderIsDecodedFromTheDriversLayout) {
+  std::array<std::byte, kVnetHeaderSize> raw{};
+  raw[0] = std::byte{1};
+  raw[1] = std::byte{4};
+  const std::uint16_t words[] = {72, 1428, 40, 16};
+  std::memcpy(raw.data() + 2, words, sizeof words);
+  const auto header = VnetHeader::decode(raw);
+  EXPECT_EQ(header.flags, VnetHeader::kNeedsChecksum);
+  EXPECT_EQ(header.gso_type, VnetHeader::kGsoTcpv6);
+  EXPECT_EQ(header.header_length, 72);
+  EXPECT_EQ(header.gso_size, 1428);
+  EXPECT_EQ(header.checksum_start, 40);
+  EXPECT_EQ(header.checksum_offset, 16);
+}
+
+// The segments of a stream, one by one.
+std::vector<wire::Bytes> segments_of(const wire::Bytes& superpacket) {
+  std::vector<std::byte> out(8 * 2048);
+  std::array<std::size_t, 8> lengths{};
+  auto count = segment_tcpv6(kTcpGso, superpacket, out, 2048, lengths);
+  EXPECT_TRUE(count);
+  std::vector<wire::Bytes> segments;
+  for (std::size_t i = 0; count && i < *count; ++i)
+    segments.emplace_back(out.begin() + static_cast<long>(i * 2048),
+                          out.begin() + static_cast<long>(i * 2048 + lengths[i]));
+  return segments;
+}
+
+// GRO in user space gives back the superpacket the segments were cut from: same headers and
+// payload, a GSO_TCPV6 vnet header with the MSS, and a checksum that completes to a valid one.
+TEST(TunOffloadTest, CoalescedSegmentsGiveBackTheSuperpacket) {
+  constexpr std::uint8_t kAck = 0x10, kPsh = 0x08;
+  const auto original = tcp_superpacket(0xfffff000, kAck | kPsh, 5000);
+  TcpCoalescer gro;
+  for (const auto& segment : segments_of(original))
+    ASSERT_TRUE(gro.add(segment));
+  EXPECT_EQ(gro.segments(), 5u);
+  const auto taken_span = gro.take();
+  const wire::Bytes taken(taken_span.begin(), taken_span.end());
+  EXPECT_TRUE(gro.empty());
+  ASSERT_EQ(taken.size(), kVnetHeaderSize + original.size());
+  const auto vnet = VnetHeader::decode(std::span<const std::byte>(taken).first<kVnetHeaderSize>());
+  EXPECT_EQ(vnet.gso_type, VnetHeader::kGsoTcpv6);
+  EXPECT_EQ(vnet.gso_size, 1200);
+  EXPECT_EQ(vnet.flags, VnetHeader::kNeedsChecksum);
+  EXPECT_EQ(vnet.checksum_start, kIpv6);
+  EXPECT_EQ(vnet.checksum_offset, 16);
+  EXPECT_EQ(vnet.header_length, kIpv6 + 32);
+  wire::Bytes packet(taken.begin() + kVnetHeaderSize, taken.end());
+  EXPECT_TRUE(std::equal(packet.begin(), packet.begin() + kIpv6 + 16, original.begin()));
+  EXPECT_TRUE(std::equal(packet.begin() + kIpv6 + 18, packet.end(), original.begin() + kIpv6 + 18));
+  ASSERT_TRUE(complete_checksum(vnet, packet));
+  EXPECT_EQ(wire::upper_layer_checksum(addr("2001:db8:3::2"), addr("2001:db8:1::100"), 6,
+                                       wire::ByteSpan(packet).subspan(kIpv6)),
+            0);
+}
+
+// tcp_gro_receive's limits: only in-order plain data of one connection, valid checksums, and
+// nothing after PSH; a single segment comes back as it was, with an empty vnet header.
+TEST(TunOffloadTest, CoalescerRefusesWhatTcpMustSeeAlone) {
+  constexpr std::uint8_t kAck = 0x10, kPsh = 0x08, kSyn = 0x02;
+  const auto stream = segments_of(tcp_superpacket(1000, kAck, 3000));
+  ASSERT_EQ(stream.size(), 3u);
+  TcpCoalescer gro;
+  ASSERT_TRUE(gro.add(stream[0]));
+  EXPECT_FALSE(gro.add(stream[2])) << "out of order";
+  EXPECT_FALSE(gro.add(stream[0])) << "a retransmission";
+  auto other_port = stream[1];
+  other_port[kIpv6 + 1] = std::byte{0x89};
+  EXPECT_FALSE(gro.add(other_port));
+  auto corrupted = stream[1];
+  corrupted[kIpv6 + 100] ^= std::byte{0x01};
+  EXPECT_FALSE(gro.add(corrupted)) << "bad checksum";
+  const auto alone_span = gro.take();
+  const wire::Bytes alone(alone_span.begin(), alone_span.end());
+  ASSERT_EQ(alone.size(), kVnetHeaderSize + stream[0].size());
+  EXPECT_TRUE(std::all_of(alone.begin(), alone.begin() + kVnetHeaderSize,
+                          [](std::byte b) { return b == std::byte{0}; }));
+  EXPECT_TRUE(std::equal(stream[0].begin(), stream[0].end(), alone.begin() + kVnetHeaderSize));
+  EXPECT_FALSE(gro.add(segments_of(tcp_superpacket(1, kSyn | kAck, 100))[0])) << "SYN";
+  EXPECT_FALSE(gro.add(tcp_superpacket(1, kAck, 0))) << "no payload";
+  const auto pushed = segments_of(tcp_superpacket(1, kAck | kPsh, 1200));
+  ASSERT_TRUE(gro.add(pushed[0]));
+  EXPECT_FALSE(gro.add(segments_of(tcp_superpacket(1201, kAck, 1200))[0])) << "after PSH";
 }
 
 }  // namespace
