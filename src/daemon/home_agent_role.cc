@@ -187,6 +187,7 @@ linux_dp::Status HomeAgentRole::configure_engine() {
   engine.link_layer_address = link->link_layer_address.value_or(core::LinkLayerAddress{});
   if (config_.prefixes.empty()) {
     engine.prefixes = std::move(derived);
+    link_prefixes_ = read_link_prefixes();
   } else {
     for (const auto& configured : config_.prefixes) {
       core::HomePrefix prefix;
@@ -574,7 +575,72 @@ void HomeAgentRole::on_netlink(const linux_dp::NetlinkEvent& event, core::TimePo
     if (it != own.end() && own.size() > 1 && it != own.begin()) own.erase(it);
     engine_->on_event(core::AddressRemoved{home_ifindex_, address->address}, now);
   }
+  if (config_.prefixes.empty()) follow_renumbering(now);
   drain(now);
+}
+
+// The global prefixes of the home interface's addresses, with the longest lifetimes of the
+// addresses in each (RFC 4862 §5.5.4: an address whose preferred lifetime ended is deprecated).
+std::vector<HomeAgentRole::LinkPrefix> HomeAgentRole::read_link_prefixes() {
+  std::vector<LinkPrefix> out;
+  auto dumped = services_.netlink.dump_addresses(home_ifindex_);
+  if (!dumped) return link_prefixes_;  // keep what is known rather than "every prefix gone"
+  for (const auto& info : *dumped) {
+    if (info.dad_failed() || info.tentative() || !info.address.is_unicast_routable()) continue;
+    const Ipv6Address prefix = masked(info.address, info.prefix_length);
+    auto it = std::find_if(out.begin(), out.end(), [&](const LinkPrefix& p) {
+      return p.prefix == prefix && p.length == info.prefix_length;
+    });
+    const bool deprecated = (info.flags & linux_dp::address_flags::kDeprecated) != 0 ||
+                            (info.preferred_lifetime && info.preferred_lifetime->count() == 0);
+    LinkPrefix candidate{prefix, info.prefix_length, info.valid_lifetime,
+                         deprecated ? std::chrono::seconds(0) : info.preferred_lifetime,
+                         deprecated};
+    if (it == out.end()) {
+      out.push_back(candidate);
+    } else if (it->deprecated && !deprecated) {
+      *it = candidate;  // one preferred address keeps the prefix preferred
+    }
+  }
+  return out;
+}
+
+// §10.6.2: the home link was renumbered (a prefix appeared, became deprecated, or went): the
+// engine is told, and sends unsolicited Mobile Prefix Advertisements to the registered mobile
+// nodes; a new prefix's Home-Agents anycast address is joined for DHAAD (§10.5). Only changes
+// are told: each PrefixUpdate makes the engine advertise.
+void HomeAgentRole::follow_renumbering(core::TimePoint now) {
+  std::vector<LinkPrefix> current = read_link_prefixes();
+  auto same = [](const LinkPrefix& a, const LinkPrefix& b) {
+    return a.prefix == b.prefix && a.length == b.length;
+  };
+  for (const LinkPrefix& p : current) {
+    auto old = std::find_if(link_prefixes_.begin(), link_prefixes_.end(),
+                            [&](const LinkPrefix& q) { return same(p, q); });
+    if (old != link_prefixes_.end() && old->deprecated == p.deprecated) continue;
+    log(core::LogLevel::kInfo, "home prefix " + p.prefix.to_string() + "/" +
+                                   std::to_string(p.length) +
+                                   (old == link_prefixes_.end() ? " added" : "") +
+                                   (p.deprecated ? " deprecated" : " preferred"));
+    engine_->on_event(core::PrefixUpdate{home_ifindex_, p.prefix, p.length, p.valid, p.preferred},
+                      now);
+    if (old != link_prefixes_.end() || !anycast_socket_) continue;
+    if (auto anycast = wire::home_agents_anycast(p.prefix, p.length)) {
+      if (auto joined = anycast_socket_->join_anycast(*anycast, home_ifindex_); !joined)
+        log(core::LogLevel::kWarn, joined.error().message);
+    }
+  }
+  for (const LinkPrefix& p : link_prefixes_) {
+    if (std::any_of(current.begin(), current.end(),
+                    [&](const LinkPrefix& q) { return same(p, q); }))
+      continue;
+    log(core::LogLevel::kInfo,
+        "home prefix " + p.prefix.to_string() + "/" + std::to_string(p.length) + " removed");
+    engine_->on_event(core::PrefixUpdate{home_ifindex_, p.prefix, p.length, std::chrono::seconds(0),
+                                         std::chrono::seconds(0)},
+                      now);
+  }
+  link_prefixes_ = std::move(current);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -99,6 +99,16 @@ class HomeAgentRole final : public Role {
   static constexpr std::uint32_t kTunnelHeader = 40;  // RFC 2473: the outer IPv6 header
 
  private:
+  // §10.6.2 renumbering, when the home prefixes are those of the interface's addresses: each
+  // prefix on the home link and whether it is deprecated (its addresses' preferred lifetime
+  // ended), as last told to the engine.
+  struct LinkPrefix {
+    wire::Ipv6Address prefix;
+    std::uint8_t length = 64;
+    std::optional<std::chrono::seconds> valid;      // nullopt: infinite
+    std::optional<std::chrono::seconds> preferred;  // nullopt: infinite; 0: deprecated
+    bool deprecated = false;
+  };
   struct Tunnel {  // what a TunnelRoute installed (§10.4.1)
     wire::Ipv6Address care_of_address;
     wire::Ipv6Address local_address;
@@ -119,6 +129,8 @@ class HomeAgentRole final : public Role {
   // ifindex 0: routed by destination (Sender::send); failures counted as send_failed.
   void send_routed(wire::ByteSpan packet, std::uint32_t ifindex = 0);
   void proxy(const core::ProxyNeighbor& change);
+  std::vector<LinkPrefix> read_link_prefixes();
+  void follow_renumbering(core::TimePoint now);
   void forget_home_neighbor(const wire::Ipv6Address& home_address);
   void tunnel_route(const core::TunnelRoute& change);
   void log(core::LogLevel level, std::string_view message);
@@ -155,6 +167,8 @@ class HomeAgentRole final : public Role {
   std::uint32_t home_ifindex_ = 0;
   std::vector<wire::Ipv6Address> addresses_;  // global addresses on the home link
   std::optional<wire::Ipv6Address> link_local_;
+  // §10.6.2 renumbering: the home link's prefixes as last told to the engine.
+  std::vector<LinkPrefix> link_prefixes_;
   std::unique_ptr<core::BindingCache> cache_;
   std::unique_ptr<core::HomeAgent> engine_;
   std::optional<linux_dp::RawSocket> anycast_socket_;  // holds the DHAAD anycast memberships

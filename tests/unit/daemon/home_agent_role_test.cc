@@ -752,6 +752,48 @@ TEST_F(HomeAgentRoleTest, AddressAddedOnTheHomeLinkBecomesOwn_10_6_2) {
   }));
 }
 
+// §10.6.2 renumbering of the home link (prefixes taken from the interface): a new prefix and
+// the old one deprecated reach the registered mobile node as unsolicited Mobile Prefix
+// Advertisements; a new prefix's Home-Agents anycast address is joined.
+TEST_F(HomeAgentRoleTest, RenumberingTheHomeLinkSendsMobilePrefixAdvertisements_10_6_2) {
+  start();
+  ASSERT_NO_FATAL_FAILURE(register_home());
+  run("ip -n " + ha_->name() + " -6 address add 2001:db8:9::1/64 dev home0 nodad");
+  role_->on_netlink(linux_dp::AddressEvent{home_ifindex_, addr("2001:db8:9::1"), 64, 0, true},
+                    linux_dp::MonotonicClock::now());
+  auto advertised = [&](const Ipv6Address& prefix, bool deprecated) {
+    for (const auto& frame : frames_) {
+      auto rx = core::make_rx_packet(frame, 0);
+      if (!rx || rx->layout.upper_protocol != wire::kIcmpv6NextHeader) continue;
+      auto message = wire::decode_icmpv6(rx->upper());
+      if (!message) continue;
+      const auto* mpa = std::get_if<wire::MobilePrefixAdvertisement>(&message->body);
+      if (mpa == nullptr || rx->layout.ipv6.destination != kCoa) continue;
+      for (const auto& option : mpa->options) {
+        const auto* pio = std::get_if<wire::PrefixInformationOption>(&option.body);
+        if (pio != nullptr && pio->prefix == prefix && (pio->preferred_lifetime == 0) == deprecated)
+          return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(run_until([&] { return advertised(addr("2001:db8:9::"), false); }, 3s))
+      << "no MPA with the new prefix";
+  EXPECT_TRUE(role_->engine().is_own_address(addr("2001:db8:9::1")));
+  EXPECT_NE(shell("ip netns exec " + ha_->name() + " cat /proc/net/anycast6")
+                .find("20010db800090000fdfffffffffffffe"),
+            std::string::npos);
+  // The old prefix deprecated (RFC 4862 §5.5.4): advertised with preferred lifetime 0.
+  run("ip -n " + ha_->name() + " -6 address change 2001:db8:1::1/64 dev home0 preferred_lft 0");
+  role_->on_netlink(linux_dp::AddressEvent{home_ifindex_, kHa, 64, 0, true},
+                    linux_dp::MonotonicClock::now());
+  EXPECT_TRUE(run_until([&] { return advertised(addr("2001:db8:1::"), true); }, 3s))
+      << "no MPA deprecating the old prefix";
+  EXPECT_TRUE(std::any_of(log_.begin(), log_.end(), [](const std::string& line) {
+    return line.find("home prefix 2001:db8:9::/64 added preferred") != std::string::npos;
+  }));
+}
+
 // §10.5.1: another home agent's Router Advertisement on the home link enters the Home Agents
 // List (mipv6ctl show hal) and DHAAD replies.
 TEST_F(HomeAgentRoleTest, RouterAdvertisementOfAnotherHomeAgentFillsTheList_10_5_1) {
