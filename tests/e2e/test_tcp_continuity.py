@@ -1,5 +1,5 @@
 """End-to-end: one TCP connection from the correspondent to a server bound to the home address
-survives the moves home -> A -> B -> home: no reset, every byte delivered in order (issue 6;
+survives three moves (home -> A -> B -> A) and returning home: no reset, every byte delivered in order (issue 6;
 RFC 6275 §1: transport connections survive movement because the home address stays)."""
 
 import sys
@@ -19,7 +19,7 @@ class TcpContinuityTest(e2e_util.LabTestCase):
         try:
             stream.wait_progress()
             timeline = []
-            for link in ("a", "b", "home"):
+            for link in ("a", "b", "a", "home"):
                 attached = self.move(link)
                 if link == "home":
                     self.wait_at_home()
