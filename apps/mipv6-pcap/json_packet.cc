@@ -205,12 +205,18 @@ json udp_to_json(ByteSpan udp, bool valid) {
 
 json decode_packet(ByteSpan packet, int depth);
 
+bool esp_decoded(const wire::PacketLayout& layout) {
+  return layout.header_count > 0 &&
+         layout.headers[layout.header_count - 1].type == ip_proto::kEsp;
+}
+
 void upper_to_json(json& out, ByteSpan packet, const wire::PacketLayout& layout, int depth) {
   ByteSpan upper = packet.subspan(layout.upper_offset, layout.upper_length);
   std::uint8_t protocol = layout.upper_protocol;
-  // A decoded ESP header is shown as the last extension header; after a non-first fragment it
-  // was not decoded, and the fragment data below keeps the packet's bytes.
-  if (protocol == ip_proto::kEsp && layout.upper_complete()) return;
+  // A decoded ESP header is shown as the last extension header (also in a first fragment with
+  // M set); after a non-first fragment it was not decoded, and the fragment data below keeps
+  // the packet's bytes.
+  if (protocol == ip_proto::kEsp && esp_decoded(layout)) return;
   if (wire::checksum_field_offset(protocol) && layout.upper_complete()) {
     auto a = wire::pseudo_header_addresses(layout);
     out["pseudo_header"] = {{"source", a.source.to_string()},
