@@ -102,8 +102,16 @@ CorrespondentNode::CorrespondentNode(CorrespondentNodeConfig config, Rng& rng, T
     : config_(std::move(config)),
       cache_(config_.max_bindings, config_.cache_hash_seed),
       nonces_(rng, now, config_.nonce_rotation),
-      binding_errors_(config_.binding_error_rate, config_.binding_error_burst),
-      icmp_errors_(config_.icmp_error_rate, config_.icmp_error_burst) {}
+      binding_errors_(config_.error_rate_per_destination,
+                      {config_.binding_error_rate, config_.binding_error_burst},
+                      config_.rate_limiter_capacity, config_.cache_hash_seed),
+      icmp_errors_(config_.error_rate_per_destination,
+                   {config_.icmp_error_rate, config_.icmp_error_burst},
+                   config_.rate_limiter_capacity, config_.cache_hash_seed),
+      home_test_inits_(config_.test_init_rate_per_source, config_.test_init_rate_global,
+                       config_.rate_limiter_capacity, config_.cache_hash_seed),
+      care_of_test_inits_(config_.test_init_rate_per_source, config_.test_init_rate_global,
+                          config_.rate_limiter_capacity, config_.cache_hash_seed) {}
 
 // ---------------------------------------------------------------------------------------------
 // Engine inputs
@@ -266,6 +274,11 @@ void CorrespondentNode::handle_home_test_init(const RxPacket& packet,
     ++counters_.hoti_bad_source;
     return;
   }
+  // §15: a HoTI flood is not answered HoT for HoTI beyond the per-source and global limits.
+  if (!home_test_inits_.allow(layout.ipv6.source, now)) {
+    ++counters_.hoti_rate_limited;
+    return;
+  }
   // §9.4.3: the current nonce index, a home keygen token for the HoTI's source (the home
   // address), the cookie copied; sent to the home address. No per-MN state (§5.2.5).
   const auto& generation = nonces_.current(now);
@@ -296,6 +309,11 @@ void CorrespondentNode::handle_care_of_test_init(const RxPacket& packet,
   const auto source = reply_source(packet);
   if (!layout.ipv6.source.is_unicast_routable() || !source) {
     ++counters_.coti_bad_source;
+    return;
+  }
+  // §15: the same limits for CoTIs and the CoTs they ask for.
+  if (!care_of_test_inits_.allow(layout.ipv6.source, now)) {
+    ++counters_.coti_rate_limited;
     return;
   }
   // §9.4.4: a care-of keygen token for the CoTI's source, sent to that care-of address.
@@ -677,7 +695,7 @@ void CorrespondentNode::send_binding_error(const RxPacket& packet, std::uint8_t 
   const auto source = reply_source(packet);
   if (!is_unicast(layout.ipv6.source) || !source) return;
   // §9.3.3: rate-limited like ICMPv6 errors.
-  if (!binding_errors_.allow(now)) {
+  if (!binding_errors_.allow(layout.ipv6.source, now)) {
     ++counters_.be_rate_limited;
     return;
   }
@@ -699,7 +717,8 @@ void CorrespondentNode::send_parameter_problem(const RxPacket& packet, std::uint
                                                std::uint32_t pointer, TimePoint now) {
   // RFC 4443 §2.4(e): never about errors or to non-unicast sources; §2.4(f): rate-limited.
   const auto source = reply_source(packet);
-  if (!source || !may_send_icmp_error(packet) || !icmp_errors_.allow(now)) {
+  if (!source || !may_send_icmp_error(packet) ||
+      !icmp_errors_.allow(packet.layout.ipv6.source, now)) {
     ++counters_.icmp_errors_suppressed;
     return;
   }

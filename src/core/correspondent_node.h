@@ -50,6 +50,10 @@
 //  - A Home Address option never changes the Binding Cache (§9.1), not even its usage
 //    information; a Home Address option with a home address that is not unicast routable drops
 //    the packet without a Binding Error (§9.3.1: such a packet has no binding to be unknown).
+//  - Flood resistance (§15): HoTIs and CoTIs are limited per IPv6 source and in total, Binding
+//    Errors and ICMPv6 errors per destination and in total. The per-address state this needs
+//    is a fixed-size table (KeyedRateLimiter), not per-MN state in the §5.2.5 sense: it holds
+//    no keys, and forgetting an entry only makes its sender's limit start afresh.
 #pragma once
 
 #include <cstddef>
@@ -91,6 +95,19 @@ struct CorrespondentNodeConfig {
   double binding_error_burst = 10.0;
   double icmp_error_rate = 10.0;
   double icmp_error_burst = 10.0;
+  // Besides those global limits, Binding Errors and ICMPv6 errors are limited per destination
+  // (RFC 4443 §2.4(f)), so that one source of bad packets cannot take the whole budget.
+  RateLimit error_rate_per_destination{2.0, 5.0};
+  // §15 / issue 7: every HoTI makes this node send a HoT (and every CoTI a CoT), computing an
+  // HMAC: a flood is answered packet for packet, to whatever source it names. HoTIs and CoTIs
+  // are limited per IPv6 source (a mobile node sends one of each per binding refresh, §11.6.1,
+  // retransmitting with exponential back-off from 1 s) and in total; over a limit the message
+  // is dropped silently and counted (hoti_rate_limited, coti_rate_limited).
+  RateLimit test_init_rate_per_source{5.0, 10.0};
+  RateLimit test_init_rate_global{10000.0, 10000.0};
+  // Addresses tracked by each per-address limiter (fixed memory, least recently used
+  // forgotten first); their hash tables are seeded with cache_hash_seed.
+  std::size_t rate_limiter_capacity = KeyedRateLimiter::kDefaultCapacity;
   // §9.5.5 Binding Refresh Requests.
   bool send_binding_refresh_requests = true;
   Duration brr_lead = 30s;        // sent this long before expiry (at most half the lifetime)
@@ -123,10 +140,12 @@ struct CorrespondentNodeConfig {
   X(hoti_received) \
   X(hoti_with_hao_ignored) \
   X(hoti_bad_source) \
+  X(hoti_rate_limited) \
   X(hot_sent) \
   X(coti_received) \
   X(coti_with_hao_ignored) \
   X(coti_bad_source) \
+  X(coti_rate_limited) \
   X(cot_sent) \
   /* §9.5 Binding Updates */ \
   X(bu_received) \
@@ -276,8 +295,10 @@ class CorrespondentNode final : public Engine {
   CorrespondentNodeCounters counters_;
   BindingCache cache_;
   NonceTable nonces_;
-  RateLimiter binding_errors_;
-  RateLimiter icmp_errors_;
+  KeyedRateLimiter binding_errors_;      // per destination and global (§9.3.3)
+  KeyedRateLimiter icmp_errors_;         // per destination and global (RFC 4443 §2.4(f))
+  KeyedRateLimiter home_test_inits_;     // HoTIs per source and global (§15)
+  KeyedRateLimiter care_of_test_inits_;  // CoTIs per source and global (§15)
   std::unordered_map<wire::Ipv6Address, BindingExtra> extras_;
   std::set<std::pair<TimePoint, wire::Ipv6Address>> refresh_schedule_;
   std::unordered_map<wire::Ipv6Address, ReplayGuard> replay_guards_;

@@ -101,11 +101,18 @@ std::vector<std::pair<std::string_view, std::uint64_t>> HomeAgentCounters::list(
           {"dropped_link_local_destination", dropped_link_local_destination},
           {"dropped_multicast", dropped_multicast},
           {"dropped_reverse_tunnel", dropped_reverse_tunnel},
-          {"rate_limited", rate_limited}};
+          {"rate_limited", rate_limited},
+          {"bu_rate_limited", bu_rate_limited}};
 }
 
 HomeAgent::HomeAgent(HomeAgentConfig config, BindingCache& cache, Rng& rng)
-    : config_(std::move(config)), cache_(cache), rng_(rng) {
+    : config_(std::move(config)),
+      cache_(cache),
+      rng_(rng),
+      bu_limiter_(config_.bu_rate_per_source, config_.bu_rate_global, config_.rate_limiter_capacity,
+                  config_.rate_limiter_hash_seed),
+      error_limiter_(config_.error_rate_per_destination, config_.error_rate_global,
+                     config_.rate_limiter_capacity, config_.rate_limiter_hash_seed) {
   // §10.5.1: this home agent is in its own list, with its configured preference.
   if (config_.home_agent) list_.set_self(config_.addresses, config_.preference);
 }
@@ -173,7 +180,7 @@ void HomeAgent::on_mobility(const RxPacket& packet, TimePoint now) {
     case MhVerdict::kBadPayloadProto:
     case MhVerdict::kBadHeaderLen:  // §9.2: Parameter Problem code 0 at the field
       ++counters_.dropped_bad_mh_field;
-      if (may_send_icmp_error(packet) && error_limiter_.allow(now)) {
+      if (may_send_icmp_error(packet) && error_limiter_.allow(packet.layout.ipv6.source, now)) {
         ++counters_.param_problem_sent;
         emit(Transmit{
             build_parameter_problem(packet.layout.ipv6.destination, packet, 0, input.pointer), 0,
@@ -234,6 +241,12 @@ void HomeAgent::on_binding_update(const RxPacket& packet, const wire::MobilityHe
   const auto& ip = packet.layout.ipv6;
   Ipv6Address home = packet.layout.home_address.value_or(ip.source);
   if (!bu_passes_filters(packet, mh, bu, home)) return;
+  // §15 (denial of service): per source and global limits, after the silent filters so that
+  // packets they drop cost no one's budget; over them the BU is dropped without an answer.
+  if (!bu_limiter_.allow(ip.source, now)) {
+    ++counters_.bu_rate_limited;
+    return;
+  }
   const auto* alternate = wire::find_option<wire::AlternateCareOfAddress>(mh);
   Ipv6Address care_of = alternate != nullptr ? alternate->alternate_care_of_address : ip.source;
 
@@ -578,7 +591,7 @@ InterceptDecision HomeAgent::decide_intercepted(const RxPacket& packet, TimePoin
     ++counters_.dropped_link_local_destination;
     decision.verdict = InterceptVerdict::kDropLinkLocal;
     if (!source.is_multicast() && may_send_icmp_error(packet)) {
-      if (error_limiter_.allow(now)) {
+      if (error_limiter_.allow(source, now)) {
         Ipv6Address from = config_.link_local_address.value_or(
             config_.addresses.empty() ? Ipv6Address{} : config_.addresses.front());
         decision.icmp_error = build_destination_unreachable(from, packet, 3);
@@ -706,7 +719,7 @@ void HomeAgent::send_binding_error(const RxPacket& packet, std::uint8_t status,
   // §9.3.3: rate-limited like ICMP, sent to the offending packet's source.
   const auto& source = packet.layout.ipv6.source;
   if (!source.is_unicast_routable() && !source.is_link_local()) return;
-  if (!error_limiter_.allow(now)) {
+  if (!error_limiter_.allow(source, now)) {
     ++counters_.rate_limited;
     return;
   }
@@ -941,7 +954,7 @@ void HomeAgent::relay_tunnel_error(const RxPacket& packet, const wire::Icmpv6Mes
   wire::ByteSpan inner = wire::ByteSpan(*quoted).subspan(kHeader);
   Ipv6Address inner_source = address_at(inner, kSourceOffset);
   if (!inner_source.is_unicast_routable()) return;
-  if (!error_limiter_.allow(now)) {
+  if (!error_limiter_.allow(inner_source, now)) {
     ++counters_.rate_limited;
     return;
   }

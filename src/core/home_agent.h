@@ -28,7 +28,10 @@
 //    address without a new DAD (DAD runs only before a first registration, §10.3.1);
 //  - a BU with H = 0 and no home registration for its home address is left to the
 //    correspondent engine (counted, no answer); a BU from the care-of address with no Home
-//    Address option is treated as coming from its source address as home address (so: 132).
+//    Address option is treated as coming from its source address as home address (so: 132);
+//  - flood resistance (§15): BUs are limited per IPv6 source address and in total, errors per
+//    destination and in total (HomeAgentConfig::bu_rate_*, error_rate_*); the per-address
+//    state is a fixed-size table (KeyedRateLimiter), whatever the number of senders.
 #pragma once
 
 #include <cstddef>
@@ -98,6 +101,26 @@ struct HomeAgentConfig {
   bool mld_through_tunnel = false;                 // §10.4.3 support (see join_group)
   std::size_t dhaad_size_limit = kIpv6MinimumMtu;  // §10.5: whole reply packet, octets
   bool log_bindings = true;                        // a Log action per BU (off in benchmarks)
+  // Flood resistance (RFC 6275 §15: a flood of BUs, each costing a lookup, maybe DAD, and a BA
+  // sent back; issue 7). A BU over either limit is dropped silently and counted
+  // (bu_rate_limited). Per source: the BU's IPv6 source address (the care-of address, or the
+  // home address from home), so one sender cannot use up the others' budget and the BAs sent
+  // to one address are bounded; global: many distinct (forged) sources cannot multiply the
+  // total. Only BUs that passed the silent filters (protection, home address, §11.7.1) are
+  // counted against a source, so unprotected forgeries cannot spend a mobile node's budget
+  // when protection is required. A mobile node sends a few BUs per movement (§11.8
+  // retransmissions back off from 1 s), far below these defaults.
+  RateLimit bu_rate_per_source{10.0, 20.0};
+  RateLimit bu_rate_global{20000.0, 20000.0};
+  // Binding Errors and ICMPv6 errors (§9.3.3 "rate-limited like ICMP", RFC 4443 §2.4(f)): a
+  // global limit, and one per destination so that one source of bad packets cannot take the
+  // whole error budget from the others.
+  RateLimit error_rate_global{10.0, 10.0};
+  RateLimit error_rate_per_destination{2.0, 5.0};
+  // Addresses tracked by each per-address limiter (fixed memory, least recently used
+  // forgotten first) and the seed of their hash tables (the daemon passes a random one).
+  std::size_t rate_limiter_capacity = KeyedRateLimiter::kDefaultCapacity;
+  std::uint64_t rate_limiter_hash_seed = 0;
 };
 
 // Every message counted, every drop counted by its reason.
@@ -143,7 +166,8 @@ struct HomeAgentCounters {
   std::uint64_t dropped_link_local_destination = 0;
   std::uint64_t dropped_multicast = 0;
   std::uint64_t dropped_reverse_tunnel = 0;
-  std::uint64_t rate_limited = 0;
+  std::uint64_t rate_limited = 0;     // errors and MPAs held back by their rate limits
+  std::uint64_t bu_rate_limited = 0;  // BUs dropped over bu_rate_per_source / bu_rate_global
 
   // name / value pairs, in declaration order, for mipv6ctl and logs.
   std::vector<std::pair<std::string_view, std::uint64_t>> list() const;
@@ -304,7 +328,8 @@ class HomeAgent final : public Engine {
   Rng& rng_;
   HomeAgentList list_;
   HomeAgentCounters counters_;
-  RateLimiter error_limiter_{10.0, 10.0};  // Binding Errors and ICMPv6 errors (§9.3.3)
+  KeyedRateLimiter bu_limiter_;     // BUs per source address (§15)
+  KeyedRateLimiter error_limiter_;  // Binding Errors and ICMPv6 errors per destination (§9.3.3)
   std::unordered_map<wire::Ipv6Address, PendingDad> dad_;
   std::unordered_map<wire::Ipv6Address, Advertising> advertising_;
   std::unordered_map<wire::Ipv6Address, PrefixAdvertising> mpa_;

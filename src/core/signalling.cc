@@ -171,15 +171,117 @@ wire::Bytes build_destination_unreachable(const wire::Ipv6Address& source, const
   return build_icmp_error(source, invoking, code, wire::DestinationUnreachable{});
 }
 
-bool RateLimiter::allow(TimePoint now) {
+void RateLimiter::refill(TimePoint now) {
   if (last_) {
     double elapsed = std::chrono::duration<double>(now - *last_).count();
     tokens_ = std::min(burst_, tokens_ + std::max(0.0, elapsed) * rate_);
   }
-  last_ = now;
-  if (tokens_ < 1.0) return false;
+  // A time earlier than the last one (not expected) neither refills nor moves `last_` back.
+  if (!last_ || now > *last_) last_ = now;
+}
+
+bool RateLimiter::can_allow(TimePoint now) {
+  refill(now);
+  return tokens_ >= 1.0;
+}
+
+bool RateLimiter::allow(TimePoint now) {
+  if (!can_allow(now)) return false;
   tokens_ -= 1.0;
   return true;
+}
+
+KeyedRateLimiter::KeyedRateLimiter(RateLimit per_key, RateLimit global, std::size_t capacity,
+                                   std::uint64_t hash_seed)
+    : per_key_(per_key),
+      global_(global),
+      capacity_(std::clamp<std::size_t>(capacity, 1, kNil - 1)),
+      index_(0, SeededHash{hash_seed}) {
+  // All the memory the limiter will ever use for its keys, up front.
+  slots_.reserve(capacity_);
+  index_.reserve(capacity_);
+}
+
+std::size_t KeyedRateLimiter::SeededHash::operator()(
+    const wire::Ipv6Address& address) const noexcept {
+  std::uint64_t high = 0;
+  std::uint64_t low = 0;
+  for (std::size_t i = 0; i < 8; ++i) {
+    high = (high << 8) | address.bytes[i];
+    low = (low << 8) | address.bytes[i + 8];
+  }
+  // Both halves, each mixed with the seed, then a 64-bit finaliser (MurmurHash3's fmix64).
+  std::uint64_t h = (high ^ seed) * 0x9e3779b97f4a7c15ull;
+  h ^= (low ^ (seed << 32 | seed >> 32)) * 0xc2b2ae3d27d4eb4full;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return static_cast<std::size_t>(h);
+}
+
+double KeyedRateLimiter::refilled(const Slot& slot, TimePoint now) const {
+  double elapsed = std::max(0.0, std::chrono::duration<double>(now - slot.last).count());
+  return std::min(per_key_.burst, slot.tokens + elapsed * per_key_.rate_per_second);
+}
+
+void KeyedRateLimiter::unlink(std::uint32_t index) {
+  Slot& slot = slots_[index];
+  if (slot.newer != kNil)
+    slots_[slot.newer].older = slot.older;
+  else
+    most_recent_ = slot.older;
+  if (slot.older != kNil)
+    slots_[slot.older].newer = slot.newer;
+  else
+    least_recent_ = slot.newer;
+  slot.newer = slot.older = kNil;
+}
+
+void KeyedRateLimiter::push_most_recent(std::uint32_t index) {
+  Slot& slot = slots_[index];
+  slot.newer = kNil;
+  slot.older = most_recent_;
+  if (most_recent_ != kNil) slots_[most_recent_].newer = index;
+  most_recent_ = index;
+  if (least_recent_ == kNil) least_recent_ = index;
+}
+
+std::uint32_t KeyedRateLimiter::take_slot() {
+  if (slots_.size() < capacity_) {
+    slots_.emplace_back();
+    return static_cast<std::uint32_t>(slots_.size() - 1);
+  }
+  std::uint32_t victim = least_recent_;
+  unlink(victim);
+  index_.erase(slots_[victim].key);
+  return victim;
+}
+
+bool KeyedRateLimiter::allow(const wire::Ipv6Address& key, TimePoint now) {
+  auto found = index_.find(key);
+  // An untracked key has a full bucket.
+  double tokens = found == index_.end() ? per_key_.burst : refilled(slots_[found->second], now);
+  bool allowed = tokens >= 1.0 && global_.can_allow(now);
+  if (found != index_.end()) {
+    std::uint32_t index = found->second;
+    Slot& slot = slots_[index];
+    slot.tokens = allowed ? tokens - 1.0 : tokens;
+    if (now > slot.last) slot.last = now;
+    unlink(index);
+    push_most_recent(index);
+  } else if (allowed) {
+    std::uint32_t index = take_slot();
+    Slot& slot = slots_[index];
+    slot.key = key;
+    slot.tokens = tokens - 1.0;
+    slot.last = now;
+    index_.emplace(key, index);
+    push_most_recent(index);
+  }
+  if (allowed) (void)global_.allow(now);
+  return allowed;
 }
 
 }  // namespace mipv6::core

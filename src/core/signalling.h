@@ -4,8 +4,11 @@
 // header where the RFC places them), ICMPv6 error generation (RFC 4443), and rate limiting.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <unordered_map>
+#include <vector>
 
 #include "core/engine.h"
 #include "core/time.h"
@@ -78,19 +81,86 @@ wire::Bytes build_destination_unreachable(const wire::Ipv6Address& source, const
 // non-unicast sources. True when an error may be sent about `invoking`.
 bool may_send_icmp_error(const RxPacket& invoking);
 
+// A token bucket's parameters: `rate_per_second` events per second on average, bursts of up
+// to `burst`.
+struct RateLimit {
+  double rate_per_second = 10.0;
+  double burst = 10.0;
+};
+
 // A token bucket: `rate` events per second on average, bursts of up to `burst`. Used for
 // Binding Errors (§9.3.3: "rate-limited like ICMP") and ICMPv6 errors (RFC 4443 §2.4(f)).
 class RateLimiter {
  public:
   RateLimiter(double rate_per_second, double burst)
       : rate_(rate_per_second), burst_(burst), tokens_(burst) {}
+  explicit RateLimiter(RateLimit limit) : RateLimiter(limit.rate_per_second, limit.burst) {}
   bool allow(TimePoint now);
+  // The same decision without spending a token (the bucket is refilled up to `now`).
+  bool can_allow(TimePoint now);
 
  private:
+  void refill(TimePoint now);
+
   double rate_;
   double burst_;
   double tokens_;
   std::optional<TimePoint> last_;
+};
+
+// Token buckets keyed by an IPv6 address (a message's source, an error's destination), with a
+// global bucket on top (RFC 6275 §15 denial of service; RFC 4443 §2.4(f) allows a limit per
+// destination). An event is allowed only when both its key's bucket and the global bucket hold
+// a token, and then spends one of each: one busy peer cannot use up the budget of the others,
+// and many distinct (forged) keys cannot multiply the total rate beyond the global one.
+//
+// Memory is bounded: at most `capacity` keys are tracked, in storage reserved up front, and it
+// never grows beyond that whatever the number of distinct keys seen. A key not tracked behaves
+// as a full bucket (which is what it would have refilled to), so when the table is full the
+// least recently used key is forgotten to make room: the most likely one to have refilled,
+// and never a key being limited right now unless `capacity` distinct keys were allowed since
+// its last event — which the global bucket bounds. A refused event never adds a key, so a
+// flood the global bucket already refuses does not churn the table. Deterministic: no clock
+// (the time is passed in); the table is hashed with `hash_seed` so that a sender cannot aim
+// the keys it picks at one hash chain without knowing it (the daemon passes a random seed).
+class KeyedRateLimiter {
+ public:
+  static constexpr std::size_t kDefaultCapacity = 4096;
+
+  KeyedRateLimiter(RateLimit per_key, RateLimit global, std::size_t capacity = kDefaultCapacity,
+                   std::uint64_t hash_seed = 0);
+
+  bool allow(const wire::Ipv6Address& key, TimePoint now);
+
+  std::size_t size() const { return index_.size(); }  // keys tracked, <= capacity()
+  std::size_t capacity() const { return capacity_; }
+
+ private:
+  static constexpr std::uint32_t kNil = 0xffffffffu;
+  struct Slot {
+    wire::Ipv6Address key;
+    double tokens = 0;
+    TimePoint last{};
+    std::uint32_t newer = kNil;  // towards the most recently used
+    std::uint32_t older = kNil;  // towards the least recently used
+  };
+  struct SeededHash {
+    std::uint64_t seed = 0;
+    std::size_t operator()(const wire::Ipv6Address& address) const noexcept;
+  };
+
+  double refilled(const Slot& slot, TimePoint now) const;
+  void unlink(std::uint32_t index);
+  void push_most_recent(std::uint32_t index);
+  std::uint32_t take_slot();  // a free slot, evicting the least recently used key if full
+
+  RateLimit per_key_;
+  RateLimiter global_;
+  std::size_t capacity_;
+  std::vector<Slot> slots_;  // reserved to capacity_, never beyond
+  std::unordered_map<wire::Ipv6Address, std::uint32_t, SeededHash> index_;
+  std::uint32_t most_recent_ = kNil;
+  std::uint32_t least_recent_ = kNil;
 };
 
 }  // namespace mipv6::core

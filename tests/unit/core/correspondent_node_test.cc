@@ -265,6 +265,9 @@ TEST_F(CorrespondentNodeTest, CotiWithHomeAddressOptionIsSilentlyIgnored_9_4_2) 
 }
 
 TEST_F(CorrespondentNodeTest, ReturnRoutabilityCreatesNoState_5_2_5) {
+  // 50 CoTIs from one care-of address at one instant: above the per-source flood limit.
+  config_.test_init_rate_per_source = {100.0, 100.0};
+  reset();
   for (int i = 0; i < 50; ++i) {
     auto home = kHoa;
     home.bytes[15] = static_cast<std::uint8_t>(i);
@@ -884,6 +887,8 @@ TEST_F(CorrespondentNodeTest, HomeAddressOptionNeverChangesTheBindingCache_9_1) 
 TEST_F(CorrespondentNodeTest, BindingErrorsAreRateLimited_9_3_3) {
   config_.binding_error_rate = 5;
   config_.binding_error_burst = 8;
+  // This test is about the global bucket: the per-destination one must not bind first.
+  config_.error_rate_per_destination = {100.0, 100.0};
   reset();
   auto bytes = hao_udp_packet(kCoa, kHoa);
   std::size_t sent = 0;
@@ -900,6 +905,96 @@ TEST_F(CorrespondentNodeTest, BindingErrorsAreRateLimited_9_3_3) {
     sent += actions_of<Transmit>(cn_->take_actions()).size();
   }
   EXPECT_EQ(sent, 5u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// §15 flood resistance (issue 7)
+
+// 2001:db8:<net>::<n>: many distinct senders.
+Ipv6Address numbered(std::uint16_t net, std::uint32_t n) {
+  Ipv6Address address = addr("2001:db8::");
+  address.bytes[4] = static_cast<std::uint8_t>(net >> 8);
+  address.bytes[5] = static_cast<std::uint8_t>(net);
+  for (std::size_t i = 0; i < 4; ++i)
+    address.bytes[15 - i] = static_cast<std::uint8_t>(n >> (8 * i));
+  return address;
+}
+
+TEST_F(CorrespondentNodeTest, HotiFloodFromOneSourceLimitedWhileAnotherGetsHot_15) {
+  std::size_t hots = 0;
+  for (std::uint64_t cookie = 0; cookie < 30; ++cookie)
+    hots += feed_sent(hoti_packet(kHoa, cookie)).size();
+  EXPECT_EQ(hots, 10u);  // the per-source burst
+  EXPECT_EQ(counters().hoti_rate_limited, 20u);
+  EXPECT_EQ(counters().hot_sent, 10u);
+  // Another home address gets its HoT at the same instant.
+  auto hot = home_test(addr("2001:db8:1::200"), 0x77);
+  EXPECT_EQ(hot.home_init_cookie, 0x77u);
+  // And the flooding source earns 5 a second.
+  now_ += 1s;
+  hots = 0;
+  for (std::uint64_t cookie = 0; cookie < 30; ++cookie)
+    hots += feed_sent(hoti_packet(kHoa, cookie)).size();
+  EXPECT_EQ(hots, 5u);
+}
+
+TEST_F(CorrespondentNodeTest, CotiFloodFromOneSourceLimitedWhileAnotherGetsCot_15) {
+  std::size_t cots = 0;
+  for (std::uint64_t cookie = 0; cookie < 30; ++cookie)
+    cots += feed_sent(coti_packet(kCoa, cookie)).size();
+  EXPECT_EQ(cots, 10u);
+  EXPECT_EQ(counters().coti_rate_limited, 20u);
+  auto cot = care_of_test(kCoa2, 0x88);
+  EXPECT_EQ(cot.care_of_init_cookie, 0x88u);
+  // HoTIs are counted apart: a HoTI from the flooded care-of address is still answered.
+  EXPECT_EQ(feed_sent(hoti_packet(kCoa, 1)).size(), 1u);
+}
+
+TEST_F(CorrespondentNodeTest, TestInitGlobalCapHoldsAgainstDistinctSources_15) {
+  config_.test_init_rate_global = {100.0, 100.0};
+  reset();
+  std::size_t hots = 0;
+  for (std::uint32_t n = 0; n < 10000; ++n)
+    hots += feed_sent(hoti_packet(numbered(1, n), n)).size();
+  EXPECT_EQ(hots, 100u);
+  EXPECT_EQ(counters().hoti_rate_limited, 9900u);
+}
+
+TEST_F(CorrespondentNodeTest, LegitimateReturnRoutabilityDuringHotiFlood_15) {
+  for (std::uint64_t cookie = 0; cookie < 1000; ++cookie)
+    (void)feed(hoti_packet(kRouter, cookie));
+  for (std::uint32_t n = 0; n < 5000; ++n)
+    (void)feed(hoti_packet(numbered(7, n), n));
+  // The mobile node's own exchange, at the same instant, still completes.
+  BuSpec spec;
+  spec.tokens = return_routability();
+  auto sent = feed_one(bu_packet(spec));
+  const auto* ba = sent.message<wire::BindingAcknowledgement>();
+  ASSERT_NE(ba, nullptr);
+  EXPECT_EQ(ba->status, wire::kBaStatusAccepted);
+}
+
+TEST_F(CorrespondentNodeTest, BindingErrorsLimitedPerDestination_9_3_3) {
+  auto flood = hao_udp_packet(kCoa, kHoa);
+  std::size_t sent = 0;
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(cn_->check_home_address_option(shuttle::rx(flood), now_), HaoVerdict::kDrop);
+    sent += actions_of<Transmit>(cn_->take_actions()).size();
+  }
+  EXPECT_EQ(sent, 5u);  // the per-destination burst, below the global one (10)
+  EXPECT_EQ(counters().be_rate_limited, 15u);
+  auto other = hao_udp_packet(kCoa2, kHoa);
+  cn_->check_home_address_option(shuttle::rx(other), now_);
+  EXPECT_EQ(actions_of<Transmit>(cn_->take_actions()).size(), 1u);
+}
+
+TEST_F(CorrespondentNodeTest, ParameterProblemsLimitedPerDestination_RFC4443_2_4f) {
+  std::size_t sent = 0;
+  for (int i = 0; i < 20; ++i)
+    sent += feed_sent(with_mh_octet(hoti_packet(kHoa, 1), 0, 6)).size();
+  EXPECT_EQ(sent, 5u);
+  EXPECT_EQ(counters().icmp_errors_suppressed, 15u);
+  EXPECT_EQ(feed_sent(with_mh_octet(hoti_packet(kCoa, 1), 0, 6)).size(), 1u);
 }
 
 // ---------------------------------------------------------------------------------------------

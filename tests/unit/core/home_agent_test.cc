@@ -1192,6 +1192,150 @@ TEST_F(HomeAgentTest, RandomBytesNeverCrash_9_2) {
   SUCCEED();
 }
 
+// --- §15 flood resistance (issue 7) ---------------------------------------------------------
+
+// 2001:db8:<net>::<n>: many distinct senders.
+Ipv6Address numbered(std::uint16_t net, std::uint32_t n) {
+  Ipv6Address address = addr("2001:db8::");
+  address.bytes[4] = static_cast<std::uint8_t>(net >> 8);
+  address.bytes[5] = static_cast<std::uint8_t>(net);
+  for (std::size_t i = 0; i < 4; ++i)
+    address.bytes[15 - i] = static_cast<std::uint8_t>(n >> (8 * i));
+  return address;
+}
+
+// A home address off the home prefix: each such BU is answered 132 at once, no DAD, no state.
+const Ipv6Address kOffLinkHome = addr("2001:db8:9::100");
+
+wire::Bytes unknown_mh_type_packet(const Ipv6Address& care_of) {
+  auto bytes = bu_packet({.care_of = care_of});
+  auto layout = *wire::walk_chain(bytes);
+  bytes[layout.upper_offset + 2] = std::byte{42};
+  EXPECT_TRUE(wire::fill_upper_checksum(bytes));
+  return bytes;
+}
+
+TEST_F(HomeAgentTest, BuFloodFromOneSourceDrops21stButSecondSourceServed_15) {
+  register_home();  // BU 1 from kCoa
+  for (std::uint16_t seq = 8; seq < 28; ++seq)
+    send({.sequence = seq});  // BUs 2..21 from kCoa, all at one instant
+  EXPECT_EQ(bas().size(), 19u);
+  EXPECT_EQ(ha_->counters().bu_rate_limited, 1u);
+  EXPECT_EQ(ha_->counters().bu_received, 21u);
+  actions_.clear();
+  // Another mobile node, from its own care-of address, is served at the same instant.
+  const Ipv6Address other_home = addr("2001:db8:1::200");
+  send({.home = other_home, .care_of = kCoa2});
+  ASSERT_EQ(all<StartDad>().size(), 1u);
+  event(DadResult{kHomeIf, other_home, false});
+  EXPECT_EQ(only_ba().ba.status, wire::kBaStatusAccepted);
+  EXPECT_EQ(ha_->counters().bu_rate_limited, 1u);
+  // Tokens come back with time (10 per second): the first source is served again.
+  actions_.clear();
+  now_ += 1s;
+  send({.sequence = 28});
+  EXPECT_EQ(only_ba().ba.sequence_number, 28);
+}
+
+TEST_F(HomeAgentTest, GlobalBuCapHoldsAgainst10kDistinctSources_15) {
+  auto config = base_config();
+  config.bu_rate_global = {1000.0, 1000.0};
+  config.log_bindings = false;
+  make(config);
+  for (std::uint32_t n = 0; n < 10000; ++n)
+    send({.home = kOffLinkHome, .care_of = numbered(2, n)});
+  EXPECT_EQ(bas().size(), 1000u);
+  EXPECT_EQ(ha_->counters().bu_rate_limited, 9000u);
+  // Half a second later, half the global rate again.
+  actions_.clear();
+  now_ += 500ms;
+  for (std::uint32_t n = 10000; n < 20000; ++n)
+    send({.home = kOffLinkHome, .care_of = numbered(2, n)});
+  EXPECT_EQ(bas().size(), 500u);
+}
+
+TEST_F(HomeAgentTest, RegisteredNodeRefreshesDuringFloodFromOtherSources_15) {
+  auto config = base_config();
+  config.log_bindings = false;
+  make(config);
+  register_home();
+  // One source flooding, and 5,000 distinct (forged) sources: more than the per-source
+  // limiter tracks, all within the global rate.
+  const Ipv6Address flooder = addr("2001:db8:5::66");
+  for (int i = 0; i < 3000; ++i)
+    send({.home = kOffLinkHome, .care_of = flooder});
+  for (std::uint32_t n = 0; n < 5000; ++n)
+    send({.home = kOffLinkHome, .care_of = numbered(6, n)});
+  EXPECT_EQ(ha_->counters().bu_rate_limited, 3000u - 20u);
+  actions_.clear();
+  send({.sequence = 8});
+  auto ba = only_ba();
+  EXPECT_EQ(ba.ba.status, wire::kBaStatusAccepted);
+  EXPECT_EQ(ba.ba.sequence_number, 8);
+  EXPECT_EQ(ba.destination, kCoa);
+}
+
+TEST_F(HomeAgentTest, UnprotectedForgeriesDoNotSpendTheNodesBudget_5_1_15) {
+  auto config = base_config();
+  config.require_protection = true;
+  config.log_bindings = false;
+  make(config);
+  register_home();
+  // Forged BUs from the node's own care-of address, without ESP: dropped before the limit.
+  for (std::uint16_t seq = 100; seq < 200; ++seq)
+    feed(bu_packet({.sequence = seq}), Protection::kNone);
+  EXPECT_EQ(ha_->counters().dropped_unprotected, 100u);
+  EXPECT_EQ(ha_->counters().bu_rate_limited, 0u);
+  actions_.clear();
+  send({.sequence = 8});
+  EXPECT_EQ(only_ba().ba.status, wire::kBaStatusAccepted);
+}
+
+TEST_F(HomeAgentTest, BindingErrorsLimitedPerDestination_9_3_3) {
+  for (int i = 0; i < 10; ++i)
+    feed(unknown_mh_type_packet(kCoa));
+  EXPECT_EQ(mhs(wire::kMhTypeBindingError).size(), 5u);  // the per-destination burst
+  EXPECT_EQ(ha_->counters().rate_limited, 5u);
+  actions_.clear();
+  feed(unknown_mh_type_packet(kCoa2));  // another destination is still answered
+  EXPECT_EQ(mhs(wire::kMhTypeBindingError).size(), 1u);
+  EXPECT_EQ(ha_->counters().be_sent, 6u);
+}
+
+TEST_F(HomeAgentTest, ParameterProblemsLimitedPerDestination_RFC4443_2_4f) {
+  auto bad_payload_proto = [](const Ipv6Address& care_of) {
+    auto bytes = bu_packet({.care_of = care_of});
+    auto layout = *wire::walk_chain(bytes);
+    bytes[layout.upper_offset] = std::byte{6};
+    EXPECT_TRUE(wire::fill_upper_checksum(bytes));
+    return bytes;
+  };
+  // Binding Errors and ICMPv6 errors to one destination share its bucket.
+  for (int i = 0; i < 3; ++i)
+    feed(unknown_mh_type_packet(kCoa));
+  for (int i = 0; i < 5; ++i)
+    feed(bad_payload_proto(kCoa));
+  EXPECT_EQ(mhs(wire::kMhTypeBindingError).size(), 3u);
+  EXPECT_EQ(icmps(wire::ParameterProblem::kType).size(), 2u);
+  feed(bad_payload_proto(kCoa2));
+  EXPECT_EQ(icmps(wire::ParameterProblem::kType).size(), 3u);
+}
+
+TEST_F(HomeAgentTest, ErrorsGlobalCapHoldsAcrossDestinations_9_3_3) {
+  for (std::uint32_t n = 0; n < 100; ++n)
+    feed(unknown_mh_type_packet(numbered(2, n)));
+  EXPECT_EQ(mhs(wire::kMhTypeBindingError).size(), 10u);  // the global burst
+  EXPECT_EQ(ha_->counters().rate_limited, 90u);
+}
+
+TEST_F(HomeAgentTest, FloodCountersAreListed) {
+  feed(unknown_mh_type_packet(kCoa));
+  auto list = ha_->counters().list();
+  EXPECT_NE(std::find_if(list.begin(), list.end(),
+                         [](const auto& item) { return item.first == "bu_rate_limited"; }),
+            list.end());
+}
+
 // --- counters and logs ------------------------------------------------------------------------
 
 TEST_F(HomeAgentTest, LogLineNamesTheExchange) {

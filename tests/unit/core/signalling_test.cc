@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "core/rng.h"
 #include "wire/packet.h"
 
 namespace mipv6::core {
@@ -160,6 +163,124 @@ TEST(Signalling, RateLimiterAllowsBurstThenRate) {
   for (int i = 0; i < 10; ++i)
     allowed += limiter.allow(now);
   EXPECT_EQ(allowed, 2);
+}
+
+// The address 2001:db8:f::<n> (n up to 2^32): many distinct senders.
+Ipv6Address numbered(std::uint32_t n) {
+  Ipv6Address address = *Ipv6Address::parse("2001:db8:f::");
+  for (std::size_t i = 0; i < 4; ++i)
+    address.bytes[15 - i] = static_cast<std::uint8_t>(n >> (8 * i));
+  return address;
+}
+
+int allowed_of(KeyedRateLimiter& limiter, const Ipv6Address& key, TimePoint now, int tries) {
+  int allowed = 0;
+  for (int i = 0; i < tries; ++i)
+    allowed += limiter.allow(key, now);
+  return allowed;
+}
+
+constexpr RateLimit kUnlimited{1e9, 1e9};
+
+TEST(Signalling, RateLimiterTimeGoingBackDoesNotRefill) {
+  RateLimiter limiter(1.0, 1.0);
+  TimePoint now(10s);
+  EXPECT_TRUE(limiter.allow(now));
+  EXPECT_FALSE(limiter.allow(now - 5s));
+  EXPECT_FALSE(limiter.allow(now));  // back to the first instant: still nothing earned
+  EXPECT_TRUE(limiter.allow(now + 1s));
+}
+
+TEST(Signalling, KeyedLimiterPerKeyBurstThenRate_Rfc6275_15) {
+  KeyedRateLimiter limiter({2.0, 3.0}, kUnlimited);
+  TimePoint now(1s);
+  EXPECT_EQ(allowed_of(limiter, kCoa, now, 10), 3);
+  EXPECT_EQ(allowed_of(limiter, kCoa, now + 1s, 10), 2);
+  EXPECT_EQ(allowed_of(limiter, kCoa, now + 1s + 500ms, 10), 1);
+  EXPECT_EQ(allowed_of(limiter, kCoa, now + 60s, 10), 3);  // never beyond the burst
+}
+
+TEST(Signalling, KeyedLimiterOneKeyOverItsLimitLeavesOthersServed_Rfc6275_15) {
+  KeyedRateLimiter limiter({10.0, 20.0}, {1000.0, 1000.0});
+  TimePoint now(1s);
+  EXPECT_EQ(allowed_of(limiter, kCoa, now, 21), 20);  // the 21st is refused
+  EXPECT_TRUE(limiter.allow(kHoa, now));
+  EXPECT_FALSE(limiter.allow(kCoa, now));
+}
+
+TEST(Signalling, KeyedLimiterGlobalCapHoldsAgainst10kDistinctKeys_Rfc6275_15) {
+  KeyedRateLimiter limiter({10.0, 20.0}, {100.0, 100.0});
+  TimePoint now(1s);
+  int allowed = 0;
+  for (std::uint32_t n = 0; n < 10000; ++n)
+    allowed += limiter.allow(numbered(n), now);
+  EXPECT_EQ(allowed, 100);
+  // A second later: the global rate again, whatever the number of new keys.
+  allowed = 0;
+  for (std::uint32_t n = 10000; n < 20000; ++n)
+    allowed += limiter.allow(numbered(n), now + 1s);
+  EXPECT_EQ(allowed, 100);
+}
+
+TEST(Signalling, KeyedLimiterRefusalByKeySpendsNoGlobalToken) {
+  KeyedRateLimiter limiter({1.0, 2.0}, {1.0, 3.0});
+  TimePoint now(1s);
+  EXPECT_EQ(allowed_of(limiter, kCoa, now, 50), 2);  // 48 refused by the key's bucket
+  EXPECT_TRUE(limiter.allow(kHoa, now));             // the third global token is still there
+  EXPECT_FALSE(limiter.allow(kCn, now));
+}
+
+TEST(Signalling, KeyedLimiterMemoryBoundedAfter100kDistinctKeys) {
+  KeyedRateLimiter limiter({1.0, 1.0}, kUnlimited, 4096);
+  TimePoint now(1s);
+  std::size_t most = 0;
+  for (std::uint32_t n = 0; n < 100000; ++n) {
+    EXPECT_TRUE(limiter.allow(numbered(n), now));  // a new key has a full bucket
+    most = std::max(most, limiter.size());
+  }
+  EXPECT_EQ(limiter.capacity(), 4096u);
+  EXPECT_EQ(most, 4096u);
+  EXPECT_LE(limiter.size(), limiter.capacity());
+  // The last 4096 keys are the ones tracked: each is still limited.
+  EXPECT_FALSE(limiter.allow(numbered(99999), now));
+  EXPECT_FALSE(limiter.allow(numbered(100000 - 4096), now));
+  // An older one was forgotten: a full bucket again.
+  EXPECT_TRUE(limiter.allow(numbered(0), now));
+}
+
+TEST(Signalling, KeyedLimiterForgetsTheLeastRecentlyUsedKey) {
+  KeyedRateLimiter limiter({1.0, 1.0}, kUnlimited, 2);
+  TimePoint now(1s);
+  EXPECT_TRUE(limiter.allow(kCoa, now));
+  EXPECT_TRUE(limiter.allow(kHoa, now));
+  EXPECT_FALSE(limiter.allow(kCoa, now));  // kCoa is now the most recently used
+  EXPECT_TRUE(limiter.allow(kCn, now));    // evicts kHoa, not kCoa
+  EXPECT_EQ(limiter.size(), 2u);
+  EXPECT_FALSE(limiter.allow(kCoa, now));  // still limited
+  EXPECT_TRUE(limiter.allow(kHoa, now));   // forgotten: a full bucket
+}
+
+TEST(Signalling, KeyedLimiterRefusedNewKeyIsNotTracked) {
+  KeyedRateLimiter limiter({1.0, 1.0}, {1.0, 1.0});
+  TimePoint now(1s);
+  EXPECT_TRUE(limiter.allow(kCoa, now));
+  for (std::uint32_t n = 0; n < 1000; ++n)
+    EXPECT_FALSE(limiter.allow(numbered(n), now));  // the global bucket is empty
+  EXPECT_EQ(limiter.size(), 1u);
+  EXPECT_TRUE(limiter.allow(numbered(0), now + 1s));  // a global token came back
+  EXPECT_EQ(limiter.size(), 2u);
+}
+
+TEST(Signalling, KeyedLimiterDecisionsDoNotDependOnTheHashSeed) {
+  KeyedRateLimiter a({3.0, 5.0}, {50.0, 60.0}, 64, 0);
+  KeyedRateLimiter b({3.0, 5.0}, {50.0, 60.0}, 64, 0x0123456789abcdefull);
+  SplitMix64 noise(3);
+  TimePoint now(1s);
+  for (int i = 0; i < 5000; ++i) {
+    now += std::chrono::milliseconds(noise.uniform(20));
+    auto key = numbered(static_cast<std::uint32_t>(noise.uniform(200)));
+    ASSERT_EQ(a.allow(key, now), b.allow(key, now)) << i;
+  }
 }
 
 }  // namespace
