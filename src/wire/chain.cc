@@ -48,6 +48,7 @@ class Walker {
         MIPV6_CHECK(authentication(next));
         break;
       case ip_proto::kEsp:
+        layout_.upper_next_header_offset = next_offset;  // the octet that named ESP
         MIPV6_CHECK(esp());
         break;
       default:

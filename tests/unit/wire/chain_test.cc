@@ -150,6 +150,8 @@ TEST(Chain, EspEndsTheWalk_RFC4303) {
   EXPECT_EQ(layout->headers[1].length, 24u);
   EXPECT_EQ(layout->upper_protocol, ip_proto::kEsp);
   EXPECT_EQ(layout->upper_offset, 64u);
+  // The Destination Options header's Next Header octet named ESP: where ESP is undone.
+  EXPECT_EQ(layout->upper_next_header_offset, 40u);
   EXPECT_EQ(layout->home_address, kHoa);
   EXPECT_EQ(verify_upper_checksum(v.bytes, *layout).error(),
             (WireError{WireErrc::kUnsupported, 64}));
