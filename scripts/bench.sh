@@ -23,6 +23,11 @@ echo "bench: bench_daemon.py"
 # new care-of address, with fast and with default Router Advertisements.
 echo "bench: mipv6-lab bench"
 lab/mipv6-lab bench --bin-dir build/release/apps --bench-out "$out/lab.bench" || status=1
-/usr/bin/python3 scripts/bench_summary.py "$out"/*.json "$out/daemon.bench" "$out/lab.bench" ||
-  status=1
+# Home registrations per second (issue 7): refresh BUs from many mobile nodes, with signalling
+# "none" and with ESP (aes-gcm-16), and the ratio of the two.
+echo "bench: bench_registrations.py"
+/usr/bin/python3 scripts/bench_registrations.py --bin-dir build/release/apps \
+    --bench-out "$out/registrations.bench" || status=1
+/usr/bin/python3 scripts/bench_summary.py "$out"/*.json "$out/daemon.bench" "$out/lab.bench" \
+  "$out/registrations.bench" || status=1
 exit $status

@@ -29,6 +29,7 @@ enum class Protection : std::uint8_t {
   kNone,
   kEspTransport,  // ESP transport mode SA between mobile node and home agent (RFC 3776/4877)
   kEspTunnel,     // ESP tunnel mode (HoTI/HoT through the home agent)
+  kAuthOption,    // RFC 4285 MN-HA Mobility Message Authentication option, verified
 };
 
 using LinkLayerAddress = std::array<std::uint8_t, 6>;

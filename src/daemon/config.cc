@@ -12,9 +12,11 @@
 #include <utility>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/logger.h"
+#include "wire/hex.h"
 
 namespace mipv6::daemon {
 namespace {
@@ -185,7 +187,7 @@ class Reader {
     config.path = path_;
     if (!check_top_level(root) || !read_node(root, config.node) ||
         !check_sections_match_roles(root, config) || !read_role_sections(root, config) ||
-        !read_security(root, config.security))
+        !read_security(root, config, config.security))
       return std::nullopt;
     return config;
   }
@@ -451,7 +453,9 @@ class Reader {
 
   bool read_home_agent(const toml::table& table, HomeAgentSection& out) {
     if (!allow_keys(table, "home_agent",
-                    {"interface", "prefixes", "max_bindings", "max_lifetime", "preference"}, "key"))
+                    {"interface", "prefixes", "max_bindings", "max_lifetime", "preference",
+                     "bu_rate_per_source", "bu_rate_global"},
+                    "key"))
       return false;
     const auto* interface = table.get("interface");
     if (interface == nullptr) return missing(table, "home_agent.interface");
@@ -476,6 +480,17 @@ class Reader {
         return false;
       out.preference = static_cast<std::uint16_t>(preference);
     }
+    return read_rate(table, "bu_rate_per_source", out.bu_rate_per_source) &&
+           read_rate(table, "bu_rate_global", out.bu_rate_global);
+  }
+
+  bool read_rate(const toml::table& table, std::string_view name, std::uint32_t& out) {
+    const auto* value = table.get(name);
+    if (value == nullptr) return true;
+    std::int64_t rate = 0;
+    if (!read_integer(*value, join("home_agent", name), 1, 10000000, " per second", rate))
+      return false;
+    out = static_cast<std::uint32_t>(rate);
     return true;
   }
 
@@ -582,26 +597,222 @@ class Reader {
     return true;
   }
 
-  bool read_security(const toml::table& root, SecuritySection& out) {
+  bool read_security(const toml::table& root, const DaemonConfig& config, SecuritySection& out) {
     const auto* table = root.get_as<toml::table>("security");
     if (table == nullptr) return true;
-    if (!allow_keys(*table, "security", {"signalling"}, "key")) return false;
-    const auto* value = table->get("signalling");
-    if (value == nullptr) return true;
+    if (!allow_keys(*table, "security", {"signalling", "timestamp_window", "esp", "auth_option"},
+                    "key"))
+      return false;
+    if (const auto* value = table->get("signalling");
+        value != nullptr && !read_signalling(*value, out.signalling))
+      return false;
+    if (const auto* value = table->get("timestamp_window")) {
+      std::int64_t seconds = 0;
+      // RFC 4285 §6: "should be more than 3 seconds"; a minute is plenty of clock skew.
+      if (!read_integer(*value, "security.timestamp_window", 1, 60, " seconds", seconds))
+        return false;
+      out.timestamp_window = static_cast<std::uint32_t>(seconds);
+    }
+    if (const auto* value = table->get("esp"); value != nullptr && !read_esp_entries(*value, out))
+      return false;
+    if (const auto* value = table->get("auth_option");
+        value != nullptr && !read_auth_entries(*value, out))
+      return false;
+    return check_security_matches(*table, config, out);
+  }
+
+  bool read_signalling(const toml::node& value, Signalling& out) {
     std::string text;
-    if (!read_string(*value, "security.signalling", text)) return false;
-    if (text == "none") {
-      out.signalling = Signalling::kNone;
+    if (!read_choice(value, "security.signalling", {"none", "esp", "auth-option"}, text))
+      return false;
+    out = text == "none"  ? Signalling::kNone
+          : text == "esp" ? Signalling::kEsp
+                          : Signalling::kAuthOption;
+    return true;
+  }
+
+  // An array of tables ([[security.esp]]), each read by `read_one`.
+  template <class Entry, class ReadOne>
+  bool read_entries(const toml::node& node, std::string_view key, std::vector<Entry>& out,
+                    ReadOne read_one) {
+    const auto* array = node.as_array();
+    if (array == nullptr)
+      return wrong_type(node, key, "an array of tables ([[" + std::string(key) + "]])");
+    for (const toml::node& element : *array) {
+      const auto* entry = element.as_table();
+      if (entry == nullptr)
+        return wrong_type(element, key, "a table ([[" + std::string(key) + "]])");
+      if (!(this->*read_one)(*entry, out.emplace_back())) return false;
+    }
+    return true;
+  }
+
+  bool read_esp_entries(const toml::node& node, SecuritySection& out) {
+    return read_entries(node, "security.esp", out.esp, &Reader::read_esp_entry);
+  }
+
+  bool read_auth_entries(const toml::node& node, SecuritySection& out) {
+    return read_entries(node, "security.auth_option", out.auth_option, &Reader::read_auth_entry);
+  }
+
+  bool read_spi(const toml::node& node, std::string_view key, std::uint32_t& out) {
+    std::int64_t spi = 0;
+    // RFC 4303 §2.1 / RFC 4285 §5: 0-255 are reserved.
+    if (!read_integer(node, key, ipsec::kMinimumSpi, 0xffffffffLL, "", spi)) return false;
+    out = static_cast<std::uint32_t>(spi);
+    return true;
+  }
+
+  // A required key of an entry, read with one of the typed readers above.
+  template <class T>
+  bool required(const toml::table& table, std::string_view section, std::string_view name,
+                bool (Reader::*reader)(const toml::node&, std::string_view, T&), T& out) {
+    const std::string key = join(section, name);
+    const toml::node* value = table.get(name);
+    if (value == nullptr) return missing(table, key);
+    return (this->*reader)(*value, key, out);
+  }
+
+  bool read_esp_entry(const toml::table& table, EspEntry& out) {
+    constexpr std::string_view kSection = "security.esp";
+    if (!allow_keys(table, kSection,
+                    {"home_address", "home_agent", "suite", "key_file", "spi_mn_to_ha",
+                     "spi_ha_to_mn", "spi_tunnel_mn_to_ha", "spi_tunnel_ha_to_mn",
+                     "protect_tunnel_payload", "replay_window"},
+                    "key"))
+      return false;
+    if (!required(table, kSection, "home_address", &Reader::read_global_address,
+                  out.home_address) ||
+        !required(table, kSection, "home_agent", &Reader::read_global_address, out.home_agent) ||
+        !required(table, kSection, "key_file", &Reader::read_absolute_path, out.key_file) ||
+        !required(table, kSection, "spi_mn_to_ha", &Reader::read_spi, out.spi_mn_to_ha) ||
+        !required(table, kSection, "spi_ha_to_mn", &Reader::read_spi, out.spi_ha_to_mn))
+      return false;
+    if (const auto* suite = table.get("suite")) {
+      std::string name;
+      if (!read_choice(*suite, "security.esp.suite",
+                       {"aes-gcm-16", "aes-cbc-hmac-sha256", "3des-cbc-hmac-sha1"}, name))
+        return false;
+      out.suite = *ipsec::parse_suite(name);
+    }
+    return read_esp_tunnel(table, out) && read_esp_replay_window(table, out);
+  }
+
+  bool read_esp_tunnel(const toml::table& table, EspEntry& out) {
+    const auto* out_spi = table.get("spi_tunnel_mn_to_ha");
+    const auto* in_spi = table.get("spi_tunnel_ha_to_mn");
+    if ((out_spi == nullptr) != (in_spi == nullptr))
+      return fail(table.source(), "security.esp",
+                  "spi_tunnel_mn_to_ha and spi_tunnel_ha_to_mn go together (one SA each way)");
+    if (out_spi != nullptr) {
+      std::uint32_t spi = 0;
+      if (!read_spi(*out_spi, "security.esp.spi_tunnel_mn_to_ha", spi)) return false;
+      out.spi_tunnel_mn_to_ha = spi;
+      if (!read_spi(*in_spi, "security.esp.spi_tunnel_ha_to_mn", spi)) return false;
+      out.spi_tunnel_ha_to_mn = spi;
+    }
+    if (const auto* value = table.get("protect_tunnel_payload")) {
+      if (!read_bool(*value, "security.esp.protect_tunnel_payload", out.protect_tunnel_payload))
+        return false;
+      if (out.protect_tunnel_payload && !out.has_tunnel())
+        return fail(value->source(), "security.esp.protect_tunnel_payload",
+                    "needs the tunnel SAs (spi_tunnel_mn_to_ha and spi_tunnel_ha_to_mn)");
+    }
+    return true;
+  }
+
+  bool read_esp_replay_window(const toml::table& table, EspEntry& out) {
+    const auto* value = table.get("replay_window");
+    if (value == nullptr) return true;
+    std::int64_t window = 0;
+    if (!read_integer(*value, "security.esp.replay_window", 0, 1024, " packets", window))
+      return false;
+    out.replay_window = static_cast<std::uint32_t>(window);
+    return true;
+  }
+
+  bool read_auth_entry(const toml::table& table, AuthOptionEntry& out) {
+    constexpr std::string_view kSection = "security.auth_option";
+    if (!allow_keys(table, kSection, {"home_address", "spi", "key_file", "identifier"}, "key"))
+      return false;
+    if (!required(table, kSection, "home_address", &Reader::read_global_address,
+                  out.home_address) ||
+        !required(table, kSection, "spi", &Reader::read_spi, out.spi) ||
+        !required(table, kSection, "key_file", &Reader::read_absolute_path, out.key_file))
+      return false;
+    if (const auto* identifier = table.get("identifier")) {
+      std::string nai;
+      if (!read_string(*identifier, "security.auth_option.identifier", nai)) return false;
+      // RFC 4283 §3: the option Length (one octet) covers the subtype too.
+      if (nai.empty() || nai.size() > 254)
+        return fail(identifier->source(), "security.auth_option.identifier",
+                    "must be 1 to 254 octets (an NAI such as \"mn@example.net\")");
+      out.identifier = nai;
+    }
+    return true;
+  }
+
+  // The entries must fit together and with the roles: SPIs name one SA each (an inbound SPI
+  // finds its SA), one entry per home address, and a mobile node has the entry for its own home
+  // address when its signalling is protected (else its BUs could not be).
+  bool check_security_matches(const toml::table& table, const DaemonConfig& config,
+                              const SecuritySection& out) {
+    std::vector<std::uint32_t> spis;
+    std::vector<wire::Ipv6Address> homes;
+    for (const EspEntry& entry : out.esp) {
+      for (auto spi : {std::optional(entry.spi_mn_to_ha), std::optional(entry.spi_ha_to_mn),
+                       entry.spi_tunnel_mn_to_ha, entry.spi_tunnel_ha_to_mn}) {
+        if (!spi) continue;
+        if (std::find(spis.begin(), spis.end(), *spi) != spis.end())
+          return fail(table.source(), "security.esp",
+                      "SPI " + std::to_string(*spi) + " is used twice (one SA per SPI)");
+        spis.push_back(*spi);
+      }
+      if (std::find(homes.begin(), homes.end(), entry.home_address) != homes.end())
+        return fail(table.source(), "security.esp",
+                    entry.home_address.to_string() + " has two entries");
+      homes.push_back(entry.home_address);
+    }
+    homes.clear();
+    spis.clear();
+    for (const AuthOptionEntry& entry : out.auth_option) {
+      if (std::find(spis.begin(), spis.end(), entry.spi) != spis.end())
+        return fail(table.source(), "security.auth_option",
+                    "SPI " + std::to_string(entry.spi) + " is used twice");
+      spis.push_back(entry.spi);
+      if (std::find(homes.begin(), homes.end(), entry.home_address) != homes.end())
+        return fail(table.source(), "security.auth_option",
+                    entry.home_address.to_string() + " has two entries");
+      homes.push_back(entry.home_address);
+    }
+    return check_mobile_node_entry(table, config, out);
+  }
+
+  bool check_mobile_node_entry(const toml::table& table, const DaemonConfig& config,
+                               const SecuritySection& out) {
+    if (!config.mobile_node || out.signalling == Signalling::kNone) return true;
+    const wire::Ipv6Address& home = config.mobile_node->home_address;
+    if (out.signalling == Signalling::kEsp) {
+      auto it = std::find_if(out.esp.begin(), out.esp.end(),
+                             [&](const EspEntry& e) { return e.home_address == home; });
+      if (it == out.esp.end())
+        return fail(table.source(), "security.esp",
+                    "signalling = \"esp\" but no [[security.esp]] entry has home_address = \"" +
+                        home.to_string() + "\" (mobile_node.home_address)");
+      if (config.mobile_node->home_agent && *config.mobile_node->home_agent != it->home_agent)
+        return fail(table.source(), "security.esp",
+                    "the entry for " + home.to_string() + " names home agent " +
+                        it->home_agent.to_string() + " but mobile_node.home_agent is " +
+                        config.mobile_node->home_agent->to_string());
       return true;
     }
-    // RFC 6275 §5.1 protects home registrations with IPsec ESP; RFC 4285 offers the
-    // Authentication option instead. Neither exists yet, and silently running without would lie.
-    if (text == "esp" || text == "auth-option")
-      return fail(value->source(), "security.signalling",
-                  "\"" + text + "\" is not supported yet (issue 7); use \"none\" in a lab");
-    return fail(value->source(), "security.signalling",
-                "must be one of \"none\", \"esp\", \"auth-option\" (got \"" + text + "\")" +
-                    suggestion(text, {"none", "esp", "auth-option"}));
+    if (std::none_of(out.auth_option.begin(), out.auth_option.end(),
+                     [&](const AuthOptionEntry& e) { return e.home_address == home; }))
+      return fail(table.source(), "security.auth_option",
+                  "signalling = \"auth-option\" but no [[security.auth_option]] entry has "
+                  "home_address = \"" +
+                      home.to_string() + "\" (mobile_node.home_address)");
+    return true;
   }
 
   std::string path_;
@@ -630,11 +841,11 @@ nlohmann::json node_json(const NodeSection& node) {
 }
 
 nlohmann::json home_agent_json(const HomeAgentSection& section) {
-  return {{"interface", section.interface},
-          {"prefixes", prefixes_json(section.prefixes)},
-          {"max_bindings", section.max_bindings},
-          {"max_lifetime", section.max_lifetime.count()},
-          {"preference", section.preference}};
+  return {
+      {"interface", section.interface},          {"prefixes", prefixes_json(section.prefixes)},
+      {"max_bindings", section.max_bindings},    {"max_lifetime", section.max_lifetime.count()},
+      {"preference", section.preference},        {"bu_rate_per_source", section.bu_rate_per_source},
+      {"bu_rate_global", section.bu_rate_global}};
 }
 
 nlohmann::json correspondent_json(const CorrespondentSection& section) {
@@ -663,7 +874,50 @@ nlohmann::json mobile_node_json(const MobileNodeSection& section) {
           {"lifetime", section.lifetime.count()}};
 }
 
+nlohmann::json security_json(const SecuritySection& section) {
+  nlohmann::json esp = nlohmann::json::array();
+  for (const EspEntry& entry : section.esp) {
+    nlohmann::json item = {{"home_address", entry.home_address.to_string()},
+                           {"home_agent", entry.home_agent.to_string()},
+                           {"suite", ipsec::to_string(entry.suite)},
+                           {"key_file", entry.key_file},  // never the keys
+                           {"spi_mn_to_ha", entry.spi_mn_to_ha},
+                           {"spi_ha_to_mn", entry.spi_ha_to_mn},
+                           {"protect_tunnel_payload", entry.protect_tunnel_payload},
+                           {"replay_window", entry.replay_window}};
+    if (entry.has_tunnel()) {
+      item["spi_tunnel_mn_to_ha"] = *entry.spi_tunnel_mn_to_ha;
+      item["spi_tunnel_ha_to_mn"] = *entry.spi_tunnel_ha_to_mn;
+    }
+    esp.push_back(std::move(item));
+  }
+  nlohmann::json auth = nlohmann::json::array();
+  for (const AuthOptionEntry& entry : section.auth_option) {
+    nlohmann::json item = {{"home_address", entry.home_address.to_string()},
+                           {"spi", entry.spi},
+                           {"key_file", entry.key_file}};
+    if (entry.identifier) item["identifier"] = *entry.identifier;
+    auth.push_back(std::move(item));
+  }
+  return {{"signalling", signalling_name(section.signalling)},
+          {"timestamp_window", section.timestamp_window},
+          {"esp", std::move(esp)},
+          {"auth_option", std::move(auth)}};
+}
+
 }  // namespace
+
+std::string_view signalling_name(Signalling signalling) {
+  switch (signalling) {
+    case Signalling::kNone:
+      return "none";
+    case Signalling::kEsp:
+      return "esp";
+    case Signalling::kAuthOption:
+      return "auth-option";
+  }
+  return "none";
+}
 
 std::string_view role_name(RoleKind role) {
   switch (role) {
@@ -702,6 +956,150 @@ linux_dp::Result<DaemonConfig> parse_config(std::string_view text, std::string_v
   }
 }
 
+namespace {
+
+linux_dp::Error key_error(const std::string& path, std::string_view message) {
+  return linux_dp::Error{EINVAL, path + ": " + std::string(message)};
+}
+
+// Key files hold secrets: a file others can read (or write) is refused rather than used, as
+// ssh does with private keys.
+linux_dp::Result<std::string> read_secret_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return linux_dp::Error{errno, path + ": " + std::strerror(errno)};
+  struct stat status {};
+  if (::fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
+    ::close(fd);
+    return key_error(path, "must be a regular file");
+  }
+  if (status.st_uid != 0 && status.st_uid != ::geteuid()) {
+    ::close(fd);
+    return key_error(path, "must belong to root (it holds keys)");
+  }
+  if ((status.st_mode & 077) != 0) {
+    ::close(fd);
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(status.st_mode & 07777));
+    return key_error(path, std::string("must not be readable or writable by group or others "
+                                       "(mode ") +
+                               mode + "; chmod 600 " + path + ")");
+  }
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int code = errno;
+      ::close(fd);
+      return linux_dp::Error{code, path + ": " + std::strerror(code)};
+    }
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+linux_dp::Result<toml::table> read_key_table(const std::string& path) {
+  auto text = read_secret_file(path);
+  if (!text) return text.error();
+  try {
+    return toml::parse(*text, path);
+  } catch (const toml::parse_error& e) {
+    return key_error(path, std::to_string(e.source().begin.line) + ":" +
+                               std::to_string(e.source().begin.column) + ": " +
+                               std::string(e.description()));
+  }
+}
+
+// A hex string ("00112233...", optionally "0x"-prefixed) at `key` of `table`; empty when absent.
+linux_dp::Result<wire::Bytes> read_hex_key(const toml::table& table, const std::string& path,
+                                           const std::string& key) {
+  const toml::node* node = table.at_path(key).node();
+  if (node == nullptr) return wire::Bytes{};
+  const auto* text = node->as_string();
+  if (text == nullptr) return key_error(path, key + ": must be a string of hex digits");
+  std::string_view digits = text->get();
+  if (digits.starts_with("0x") || digits.starts_with("0X")) digits.remove_prefix(2);
+  auto bytes = wire::from_hex(digits);
+  if (!bytes || bytes->empty()) return key_error(path, key + ": must be a string of hex digits");
+  return std::move(*bytes);
+}
+
+// One SA's keys from section `direction` of the key file, checked against the suite's sizes.
+linux_dp::Result<EspKeys> read_esp_keys(const toml::table& table, const EspEntry& entry,
+                                        const std::string& direction, std::uint32_t spi) {
+  if (table.get_as<toml::table>(direction) == nullptr)
+    return key_error(entry.key_file,
+                     "[" + direction + "] is missing (SPI " + std::to_string(spi) + ")");
+  auto encryption = read_hex_key(table, entry.key_file, direction + ".encryption");
+  if (!encryption) return encryption.error();
+  auto authentication = read_hex_key(table, entry.key_file, direction + ".authentication");
+  if (!authentication) return authentication.error();
+  ipsec::EspParameters parameters{spi, entry.suite, *encryption, *authentication,
+                                  entry.replay_window};
+  if (auto problem = ipsec::check_parameters(parameters))
+    return key_error(entry.key_file, direction + ": " + *problem);
+  return EspKeys{std::move(*encryption), std::move(*authentication)};
+}
+
+linux_dp::Status load_esp_keys(EspEntry& entry) {
+  auto table = read_key_table(entry.key_file);
+  if (!table) return table.error();
+  struct Direction {
+    const char* name;
+    std::optional<std::uint32_t> spi;
+    EspKeys* keys;
+  };
+  const Direction directions[] = {
+      {"mn_to_ha", entry.spi_mn_to_ha, &entry.mn_to_ha},
+      {"ha_to_mn", entry.spi_ha_to_mn, &entry.ha_to_mn},
+      {"tunnel_mn_to_ha", entry.spi_tunnel_mn_to_ha, &entry.tunnel_mn_to_ha},
+      {"tunnel_ha_to_mn", entry.spi_tunnel_ha_to_mn, &entry.tunnel_ha_to_mn},
+  };
+  for (const Direction& direction : directions) {
+    if (!direction.spi) continue;
+    auto keys = read_esp_keys(*table, entry, direction.name, *direction.spi);
+    if (!keys) return keys.error();
+    *direction.keys = std::move(*keys);
+  }
+  // RFC 4106 §3.1 / RFC 4303 §3.3.2: two SAs must never share a key (with AES-GCM, two SAs
+  // counting their IVs from 1 under one key would repeat nonces).
+  for (std::size_t i = 0; i < std::size(directions); ++i)
+    for (std::size_t j = i + 1; j < std::size(directions); ++j)
+      if (directions[i].spi && directions[j].spi &&
+          directions[i].keys->encryption == directions[j].keys->encryption)
+        return key_error(entry.key_file,
+                         std::string(directions[i].name) + " and " + directions[j].name +
+                             " have the same encryption key (each SA needs its own)");
+  return {};
+}
+
+linux_dp::Status load_auth_key(AuthOptionEntry& entry) {
+  auto table = read_key_table(entry.key_file);
+  if (!table) return table.error();
+  auto key = read_hex_key(*table, entry.key_file, "key");
+  if (!key) return key.error();
+  if (key->empty()) return key_error(entry.key_file, "key is missing (key = \"<hex>\")");
+  // RFC 4285 §5.1 suggests 16 octets; HMAC-SHA1 takes any length, but a short key is weak.
+  if (key->size() < 16)
+    return key_error(entry.key_file,
+                     "key: must be at least 16 octets (got " + std::to_string(key->size()) + ")");
+  entry.key = std::move(*key);
+  return {};
+}
+
+linux_dp::Status load_key_files(SecuritySection& security) {
+  for (EspEntry& entry : security.esp)
+    if (auto loaded = load_esp_keys(entry); !loaded) return loaded;
+  for (AuthOptionEntry& entry : security.auth_option)
+    if (auto loaded = load_auth_key(entry); !loaded) return loaded;
+  return {};
+}
+
+}  // namespace
+
 linux_dp::Result<DaemonConfig> load_config(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return linux_dp::Error{errno, path + ": " + std::strerror(errno)};
@@ -720,7 +1118,10 @@ linux_dp::Result<DaemonConfig> load_config(const std::string& path) {
     text.append(buffer, static_cast<std::size_t>(n));
   }
   ::close(fd);
-  return parse_config(text, path);
+  auto config = parse_config(text, path);
+  if (!config) return config;
+  if (auto loaded = load_key_files(config->security); !loaded) return loaded.error();
+  return config;
 }
 
 nlohmann::json to_json(const DaemonConfig& config) {
@@ -728,7 +1129,7 @@ nlohmann::json to_json(const DaemonConfig& config) {
   if (config.home_agent) json["home_agent"] = home_agent_json(*config.home_agent);
   if (config.correspondent) json["correspondent"] = correspondent_json(*config.correspondent);
   if (config.mobile_node) json["mobile_node"] = mobile_node_json(*config.mobile_node);
-  json["security"] = {{"signalling", "none"}};
+  json["security"] = security_json(config.security);
   return json;
 }
 

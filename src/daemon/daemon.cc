@@ -30,6 +30,7 @@ constexpr std::size_t kPacketBuffer = 65575;  // the largest IPv6 packet + room 
 // in a burst between two reads), signalling only bursts of small messages.
 constexpr int kTunnelReceiveBuffer = 8 << 20;
 constexpr int kSignallingReceiveBuffer = 1 << 20;
+constexpr int kMaxReadsPerWakeup = 256;  // packets from one socket before the loop moves on
 
 // ICMPv6 types the roles take (RFC 4443 errors, RFC 4861 RA/NS/NA, RFC 6275 §6.5-§6.8).
 constexpr std::uint8_t kRouterAdvertisement = wire::RouterAdvertisement::kType;
@@ -222,7 +223,14 @@ linux_dp::Status Daemon::open_intake() {
   auto tunnel = linux_dp::RawSocket::open_ipv6_in_ipv6();
   if (!tunnel) return tunnel.error();
   tunnel_socket_ = std::move(*tunnel);
-  for (linux_dp::RawSocket* socket : {&*mobility_socket_, &*icmpv6_socket_, &*tunnel_socket_}) {
+  std::vector<linux_dp::RawSocket*> sockets{&*mobility_socket_, &*icmpv6_socket_, &*tunnel_socket_};
+  if (config_.security.signalling == Signalling::kEsp) {
+    auto esp = linux_dp::RawSocket::open_esp();
+    if (!esp) return esp.error();
+    esp_socket_ = std::move(*esp);
+    sockets.push_back(&*esp_socket_);
+  }
+  for (linux_dp::RawSocket* socket : sockets) {
     const int buffer = socket == &*tunnel_socket_ ? kTunnelReceiveBuffer : kSignallingReceiveBuffer;
     if (auto sized = socket->set_receive_buffer(buffer); !sized) return sized.error();
     if (auto watched = loop_.watch(socket->fd(), [this, socket] { read_socket(*socket); });
@@ -259,8 +267,17 @@ linux_dp::Status Daemon::install_queue_rules() {
 
 linux_dp::Status Daemon::start_roles(core::TimePoint now) {
   // Roles keep a reference to what they are lent: it lives as long as the daemon.
-  services_ = std::make_unique<Services>(
-      Services{loop_, netlink_, installed_, sysctls_, sender_, logger_, *rng_});
+  Sender* sender = &sender_;
+  security_ = std::make_unique<SignallingSecurity>(
+      config_.security,
+      config_.mobile_node ? std::optional(config_.mobile_node->home_address) : std::nullopt,
+      [] { return linux_dp::ntp_timestamp_now(); });
+  if (config_.security.signalling != Signalling::kNone) {
+    protecting_sender_ = std::make_unique<ProtectingSender>(sender_, *security_);
+    sender = protecting_sender_.get();
+  }
+  services_ = std::make_unique<Services>(Services{loop_, netlink_, installed_, sysctls_, *sender,
+                                                  logger_, *rng_, config_.security.signalling});
   Services& services = *services_;
   // Order matters for dispatch only through role(); start order: home agent first, so that a
   // node that is both home agent and correspondent intercepts before it optimises.
@@ -279,11 +296,18 @@ linux_dp::Status Daemon::start_roles(core::TimePoint now) {
           started.error().code);
     logger_.info(kSource, std::string(role_name(role->kind())) + " started");
   }
-  if (config_.security.signalling == Signalling::kNone)
+  if (config_.security.signalling == Signalling::kNone) {
     logger_.warn(kSource,
                  "security.signalling = \"none\": Binding Updates are not authenticated, so "
                  "anyone who can send packets here can redirect a home address — use this "
-                 "only in a lab (ESP and the authentication option arrive with issue 7)");
+                 "only in a lab (\"esp\" or \"auth-option\" protect them)");
+  } else {
+    logger_.info(kSource, "signalling protected by " +
+                              std::string(signalling_name(config_.security.signalling)) + " (" +
+                              std::to_string(config_.security.esp.size() +
+                                             config_.security.auth_option.size()) +
+                              " security associations)");
+  }
   return {};
 }
 
@@ -333,7 +357,10 @@ linux_dp::Status Daemon::shutdown() {
 
 void Daemon::read_socket(linux_dp::RawSocket& socket) {
   static std::array<std::byte, kPacketBuffer> buffer;
-  for (;;) {
+  // Bounded, like NfQueue::process(): under a flood one socket never runs dry, and reading it
+  // to the end would starve the queue, the other sockets and the timers (found by
+  // tests/daemon/test_flood.py). epoll is level-triggered: the rest waits for the next round.
+  for (int read = 0; read < kMaxReadsPerWakeup; ++read) {
     auto received = socket.receive(buffer);
     if (!received) {
       if (received.error().code != EAGAIN && received.error().code != EWOULDBLOCK)
@@ -358,6 +385,15 @@ void Daemon::on_received(const linux_dp::RawSocket& socket,
     on_tunnelled(std::move(packet), received.ifindex, now);
     return;
   }
+  if (protocol == linux_dp::kProtocolEsp) {
+    auto rx = core::make_rx_packet(packet, received.ifindex);
+    if (!rx) {
+      ++counters_.dropped_malformed;
+      return;
+    }
+    on_esp(packet, rx->layout, received.ifindex, now);
+    return;
+  }
   if (protocol == linux_dp::kProtocolMobility) {
     ++counters_.mh_received;
   } else {
@@ -371,17 +407,21 @@ void Daemon::on_received(const linux_dp::RawSocket& socket,
   dispatch_signalling(*rx, now);
 }
 
-void Daemon::on_tunnelled(wire::Bytes outer, std::uint32_t ifindex, core::TimePoint now) {
+void Daemon::on_tunnelled(wire::Bytes outer, std::uint32_t ifindex, core::TimePoint now,
+                          core::Protection protection, std::uint32_t spi) {
   auto rx = core::make_rx_packet(outer, ifindex);
   if (!rx) {
     ++counters_.dropped_malformed;
     return;
   }
+  rx->protection = protection;
+  rx->spi = spi;
   auto inner = wire::decapsulate(outer);
   if (!inner) {
     ++counters_.dropped_malformed;
     return;
   }
+  if (!security_->admit_tunnelled(*rx, *inner)) return;  // counted there
   for (RoleKind kind : {RoleKind::kHomeAgent, RoleKind::kMobileNode}) {
     Role* r = role(kind);
     if (r != nullptr && r->on_tunnelled(*rx, *inner, now)) return;
@@ -389,7 +429,33 @@ void Daemon::on_tunnelled(wire::Bytes outer, std::uint32_t ifindex, core::TimePo
   ++counters_.dropped_tunnel_not_ours;
 }
 
-void Daemon::dispatch_signalling(const core::RxPacket& packet, core::TimePoint now) {
+// ESP (issue 7): opened with the SA its SPI names, checked against the policy, then handled as
+// if it had arrived in the clear, with the protection noted for the engines.
+void Daemon::on_esp(wire::ByteSpan packet, const wire::PacketLayout& layout, std::uint32_t ifindex,
+                    core::TimePoint now) {
+  auto opened = security_->open(packet, layout);
+  if (!opened) return;  // counted by the security layer
+  if (opened->protection == core::Protection::kEspTunnel) {
+    on_tunnelled(std::move(opened->packet), ifindex, now, opened->protection, opened->spi);
+    return;
+  }
+  auto rx = core::make_rx_packet(opened->packet, ifindex);
+  if (!rx) {
+    ++counters_.dropped_malformed;
+    return;
+  }
+  rx->protection = opened->protection;
+  rx->spi = opened->spi;
+  if (rx->layout.upper_protocol != wire::ip_proto::kMobility &&
+      rx->layout.upper_protocol != wire::ip_proto::kIcmpv6) {
+    ++counters_.dropped_malformed;
+    return;
+  }
+  dispatch_signalling(*rx, now);
+}
+
+void Daemon::dispatch_signalling(core::RxPacket& packet, core::TimePoint now) {
+  if (!security_->admit(packet)) return;  // counted by the security layer
   if (packet.layout.upper_protocol == wire::ip_proto::kMobility) {
     dispatch_mobility(packet, now);
   } else {
@@ -506,6 +572,16 @@ linux_dp::Verdict Daemon::on_queued(linux_dp::QueuedPacket& queued) {
   }
   if (!rx->layout.home_address && !rx->layout.type2_address)
     return linux_dp::Verdict::accept();  // other destination options: the kernel's business
+  if (rx->layout.upper_protocol == wire::ip_proto::kEsp) {
+    // A BU or MPS (Home Address option) or a BA or MPA (Type 2 header) in ESP transport mode:
+    // ours to open; the kernel has no SA and would drop it.
+    if (security_->mode() != Signalling::kEsp) {
+      ++counters_.dropped_malformed;
+      return linux_dp::Verdict::drop();
+    }
+    on_esp(queued.packet, rx->layout, queued.in_ifindex, now);
+    return linux_dp::Verdict::drop();
+  }
   if (is_signalling(*rx)) {
     ++counters_.queued_signalling;
     dispatch_signalling(*rx, now);
@@ -611,6 +687,7 @@ nlohmann::json Daemon::show(const std::string& table) {
     }
     for (const auto& r : roles_)
       result[std::string(role_name(r->kind()))] = r->stats();
+    if (security_) result["security"] = security_->stats();
   } else if (table == "bc") {
     result["bindings"] = nlohmann::json::array();
     for (const auto& r : roles_) {
@@ -647,6 +724,8 @@ nlohmann::json Daemon::reload() {
   if (fresh->node.control_socket != config_.node.control_socket)
     restart.push_back("node.control_socket");
   if (fresh->node.state_file != config_.node.state_file) restart.push_back("node.state_file");
+  // SAs keep sequence numbers and replay windows: they are built once, at start (keys too).
+  if (to_json(*fresh)["security"] != to_json(config_)["security"]) restart.push_back("security");
   const core::TimePoint now = linux_dp::MonotonicClock::now();
   for (auto& r : roles_) {
     for (std::string& key : r->reload(*fresh, now))

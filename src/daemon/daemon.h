@@ -27,6 +27,7 @@
 #include "daemon/logger.h"
 #include "daemon/raw_sender.h"
 #include "daemon/role.h"
+#include "daemon/signalling_security.h"
 #include "linux/event_loop.h"
 #include "linux/ip6tables.h"
 #include "linux/nfqueue.h"
@@ -95,8 +96,11 @@ class Daemon {
   void read_socket(linux_dp::RawSocket& socket);
   void on_received(const linux_dp::RawSocket& socket, const linux_dp::ReceivedPacket& received,
                    wire::ByteSpan payload);
-  void on_tunnelled(wire::Bytes outer, std::uint32_t ifindex, core::TimePoint now);
-  void dispatch_signalling(const core::RxPacket& packet, core::TimePoint now);
+  void on_tunnelled(wire::Bytes outer, std::uint32_t ifindex, core::TimePoint now,
+                    core::Protection protection = core::Protection::kNone, std::uint32_t spi = 0);
+  void on_esp(wire::ByteSpan packet, const wire::PacketLayout& layout, std::uint32_t ifindex,
+              core::TimePoint now);
+  void dispatch_signalling(core::RxPacket& packet, core::TimePoint now);
   void dispatch_mobility(const core::RxPacket& packet, core::TimePoint now);
   void dispatch_icmpv6(const core::RxPacket& packet, core::TimePoint now);
   linux_dp::Verdict on_queued(linux_dp::QueuedPacket& queued);
@@ -123,6 +127,9 @@ class Daemon {
   std::optional<linux_dp::RawSocket> mobility_socket_;
   std::optional<linux_dp::RawSocket> icmpv6_socket_;
   std::optional<linux_dp::RawSocket> tunnel_socket_;
+  std::optional<linux_dp::RawSocket> esp_socket_;  // signalling = "esp" only
+  std::unique_ptr<SignallingSecurity> security_;
+  std::unique_ptr<ProtectingSender> protecting_sender_;
   std::optional<linux_dp::NfQueue> queue_;
   std::unique_ptr<Services> services_;
   std::vector<std::unique_ptr<Role>> roles_;

@@ -198,6 +198,14 @@ linux_dp::Status HomeAgentRole::configure_engine() {
   }
   engine.max_lifetime = config_.max_lifetime;
   engine.preference = config_.preference;
+  // §5.1: with protection configured, an unprotected BU never reaches a binding.
+  engine.require_protection = services_.signalling != Signalling::kNone;
+  engine.bu_rate_per_source = {static_cast<double>(config_.bu_rate_per_source),
+                               2.0 * config_.bu_rate_per_source};
+  engine.bu_rate_global = {static_cast<double>(config_.bu_rate_global),
+                           static_cast<double>(config_.bu_rate_global)};
+  // Seeded per run, so that nobody can pick source addresses that share a limiter bucket.
+  engine.rate_limiter_hash_seed = services_.rng.next_u64();
   // §10.3.1: beyond max_bindings live home registrations, BA 130 (insufficient resources). The
   // seed keeps a peer from aiming home addresses at one probe sequence.
   cache_ = std::make_unique<core::BindingCache>(config_.max_bindings, services_.rng.next_u64());
@@ -872,6 +880,10 @@ std::vector<std::string> HomeAgentRole::reload(const DaemonConfig& config,
   if (next.max_bindings != config_.max_bindings) changed.emplace_back("home_agent.max_bindings");
   if (next.max_lifetime != config_.max_lifetime) changed.emplace_back("home_agent.max_lifetime");
   if (next.preference != config_.preference) changed.emplace_back("home_agent.preference");
+  if (next.bu_rate_per_source != config_.bu_rate_per_source)
+    changed.emplace_back("home_agent.bu_rate_per_source");
+  if (next.bu_rate_global != config_.bu_rate_global)
+    changed.emplace_back("home_agent.bu_rate_global");
   return changed;
 }
 

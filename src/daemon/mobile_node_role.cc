@@ -177,6 +177,13 @@ core::MobileNodeConfig MobileNodeRole::engine_config() const {
   if (section_.home_agent) home.home_agents = {*section_.home_agent};
   config.home_addresses = {home};
   config.registration_lifetime = std::chrono::duration_cast<core::Duration>(section_.lifetime);
+  // §5.1, §11.7.1: BUs to the home agent are protected (the sender applies the SA) and its
+  // acknowledgements must be.
+  if (services_.signalling != Signalling::kNone) {
+    config.protection = services_.signalling == Signalling::kEsp ? core::Protection::kEspTransport
+                                                                 : core::Protection::kAuthOption;
+    config.require_protected_replies = true;
+  }
   const Interface& first = interfaces_.front();
   config.link_local_address = first.link_local_address;
   config.link_layer_address = first.link_layer_address.value_or(core::LinkLayerAddress{});
@@ -584,6 +591,8 @@ bool MobileNodeRole::on_tunnelled(const core::RxPacket& outer, wire::ByteSpan in
     return true;
   }
   rx->tunnel = core::TunnelOuter{source, outer.layout.ipv6.destination};
+  rx->protection = outer.protection;  // ESP tunnel mode (a HoT, RFC 4877 §4.3)
+  rx->spi = outer.spi;
   engine_->on_packet(*rx, now);
   // A Mobility Header was the engine's to consume; data goes to the applications through the
   // TUN, where the kernel delivers it to the socket bound to the home address (RFC 2473 §3).

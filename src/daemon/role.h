@@ -81,6 +81,9 @@ struct Services {
   Sender& sender;
   Logger& logger;
   core::Rng& rng;  // CSPRNG-backed
+  // How signalling with the home agent is protected (the sender applies it, issue 7): the
+  // engines are told to require it.
+  Signalling signalling = Signalling::kNone;
 };
 
 class Role {

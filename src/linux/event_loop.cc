@@ -30,6 +30,15 @@ std::uint32_t generation_of(std::uint64_t key) {
 
 }  // namespace
 
+std::uint64_t ntp_timestamp_now() {
+  constexpr std::uint64_t kUnixToNtpSeconds = 2208988800ULL;  // 1900-01-01 to 1970-01-01
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  const std::uint64_t seconds = static_cast<std::uint64_t>(ts.tv_sec) + kUnixToNtpSeconds;
+  const std::uint64_t fraction = (static_cast<std::uint64_t>(ts.tv_nsec) << 32) / 1000000000ULL;
+  return (seconds << 32) | fraction;
+}
+
 core::TimePoint MonotonicClock::now() {
   timespec ts{};
   // CLOCK_MONOTONIC cannot fail with a valid clock id and pointer (clock_gettime(2)).

@@ -28,6 +28,11 @@ class MonotonicClock {
   static core::TimePoint from_timespec(const timespec& ts);
 };
 
+// The wall clock as a 64-bit NTP timestamp (seconds since 1900 in the high 32 bits, the fraction
+// in the low 32): the one use of CLOCK_REALTIME in mipv6, for the RFC 4285 §6 replay protection
+// option, which compares the two ends' clocks. Timers never use it.
+std::uint64_t ntp_timestamp_now();
+
 class EventLoop {
  public:
   using Callback = std::function<void()>;

@@ -132,6 +132,10 @@ Result<RawSocket> RawSocket::open_ipv6_in_ipv6() {
   return open(kProtocolIpv6InIpv6, "IPv6-in-IPv6");
 }
 
+Result<RawSocket> RawSocket::open_esp() {
+  return open(kProtocolEsp, "ESP");
+}
+
 Result<RawSocket> RawSocket::open_header_included() {
   // For AF_INET6, IPPROTO_RAW implies IPV6_HDRINCL: the caller's header goes out as given.
   return open(IPPROTO_RAW, "IPPROTO_RAW");

@@ -24,6 +24,7 @@ namespace mipv6::linux_dp {
 
 inline constexpr int kProtocolMobility = 135;      // IPPROTO_MH (RFC 6275 §6.1)
 inline constexpr int kProtocolIpv6InIpv6 = 41;     // IPPROTO_IPV6 (RFC 2473)
+inline constexpr int kProtocolEsp = 50;            // IPPROTO_ESP (RFC 4303)
 inline constexpr int kMobilityChecksumOffset = 4;  // Checksum field of the MH (RFC 6275 §6.1.1)
 
 struct ReceivedPacket {
@@ -58,6 +59,10 @@ class RawSocket {
   // Only ICMPv6 messages whose type is in `accepted_types` are delivered (ICMP6_FILTER).
   static Result<RawSocket> open_icmpv6(std::span<const std::uint8_t> accepted_types);
   static Result<RawSocket> open_ipv6_in_ipv6();
+  // ESP the daemon opens itself (issue 7): with no xfrm state the kernel has no use for it,
+  // but a raw socket still gets its copy (ip6_protocol_deliver_rcu delivers to raw sockets
+  // before the protocol handler).
+  static Result<RawSocket> open_esp();
   static Result<RawSocket> open_header_included();
 
   int fd() const { return fd_.get(); }

@@ -722,7 +722,7 @@ class CombinedRolesTest(HomeAgentTestCase):
         p, hot = mobility(self.home_port.expect(home_test, timeout=3, what="Home Test"))
         self.assertEqual((p.source, p.destination, hot.cookie), (HA, THIRD, b"combined"))
         stats = self.stats()
-        self.assertEqual(sorted(stats), ["correspondent", "daemon", "home_agent"])
+        self.assertEqual(sorted(stats), ["correspondent", "daemon", "home_agent", "security"])
         self.assertEqual(stats["correspondent"]["hoti_received"], 1, stats)
         self.assertEqual(stats["home_agent"]["registrations"], 1, stats)
         self.assertEqual([b["role"] for b in self.daemon.bindings()], ["home_agent"])

@@ -203,7 +203,9 @@ class ControlClientTest(NamespaceTestCase):
         done = self.mipv6ctl("--socket", daemon.socket, "--json", "show", "stats")
         self.assertEqual(done.returncode, 0, done)
         self.assertEqual(sorted(json.loads(done.stdout).get("result", json.loads(done.stdout))),
-                         ["correspondent", "daemon"], "stats of the roles that run only")
+                         ["correspondent", "daemon", "security"],
+                         "stats of the roles that run only, the intake's and the signalling "
+                         "protection's")
         self.assertEqual(daemon.stop(), 0, daemon.log())
 
     def test_unknown_table_is_a_usage_error(self):

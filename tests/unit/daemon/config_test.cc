@@ -1,6 +1,7 @@
 #include "daemon/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -591,16 +592,241 @@ TEST(ConfigSecurity, NoneIsAccepted) {
             Signalling::kNone);
 }
 
-TEST(ConfigSecurity, EspIsNotSupportedYet_5_1) {
-  EXPECT_EQ(error_of(correspondent_with({"[security]", "signalling = \"esp\""})),
-            "t.toml:4:14: security.signalling: \"esp\" is not supported yet (issue 7); use "
-            "\"none\" in a lab");
+// Lines 1-4 a home agent, 5-6 [security] signalling = "esp", 7 [[security.esp]], then the
+// entry's keys (the five required ones unless `extra` replaces them: it is appended after).
+std::string esp_home_agent_with(std::initializer_list<std::string_view> extra,
+                                bool required = true) {
+  std::string text = home_agent_with({"[security]", "signalling = \"esp\"", "[[security.esp]]"});
+  if (required)
+    text += lines({"home_address = \"2001:db8:1::100\"", "home_agent = \"2001:db8:1::1\"",
+                   "key_file = \"/etc/mipv6d/mn100.keys\"", "spi_mn_to_ha = 4096",
+                   "spi_ha_to_mn = 4097"});
+  return text + lines(extra);
 }
 
-TEST(ConfigSecurity, AuthOptionIsNotSupportedYet) {
-  EXPECT_EQ(error_of(correspondent_with({"[security]", "signalling = \"auth-option\""})),
-            "t.toml:4:14: security.signalling: \"auth-option\" is not supported yet (issue 7); "
-            "use \"none\" in a lab");
+TEST(ConfigSecurity, EspEntryIsRead_5_1) {
+  const DaemonConfig config = parsed(esp_home_agent_with({"suite = \"3des-cbc-hmac-sha1\""}));
+  EXPECT_EQ(config.security.signalling, Signalling::kEsp);
+  ASSERT_EQ(config.security.esp.size(), 1U);
+  const EspEntry& entry = config.security.esp.front();
+  EXPECT_EQ(entry.home_address, address("2001:db8:1::100"));
+  EXPECT_EQ(entry.home_agent, address("2001:db8:1::1"));
+  EXPECT_EQ(entry.suite, ipsec::EspSuite::kTripleDesCbcHmacSha1);
+  EXPECT_EQ(entry.spi_mn_to_ha, 4096U);
+  EXPECT_EQ(entry.spi_ha_to_mn, 4097U);
+  EXPECT_FALSE(entry.has_tunnel());
+  EXPECT_EQ(entry.replay_window, 64U);
+  EXPECT_TRUE(entry.mn_to_ha.encryption.empty());  // keys come with load_config()
+}
+
+TEST(ConfigSecurity, EspMissingKeyIsNamed) {
+  EXPECT_EQ(error_of(esp_home_agent_with({"home_address = \"2001:db8:1::100\""}, false)),
+            "t.toml:7:1: security.esp.home_agent: missing (required)");
+}
+
+TEST(ConfigSecurity, ReservedSpiIsRefused_Rfc4303_2_1) {
+  EXPECT_EQ(error_of(esp_home_agent_with(
+                {"home_address = \"2001:db8:1::100\"", "home_agent = \"2001:db8:1::1\"",
+                 "key_file = \"/k\"", "spi_mn_to_ha = 255", "spi_ha_to_mn = 4097"},
+                false)),
+            "t.toml:11:16: security.esp.spi_mn_to_ha: must be between 256 and 4294967295");
+}
+
+TEST(ConfigSecurity, SameSpiTwiceIsRefused) {
+  EXPECT_EQ(error_of(esp_home_agent_with(
+                {"home_address = \"2001:db8:1::100\"", "home_agent = \"2001:db8:1::1\"",
+                 "key_file = \"/k\"", "spi_mn_to_ha = 4096", "spi_ha_to_mn = 4096"},
+                false)),
+            "t.toml:5:1: security.esp: SPI 4096 is used twice (one SA per SPI)");
+}
+
+TEST(ConfigSecurity, TunnelSpisGoTogether_Rfc4877_4_3) {
+  EXPECT_EQ(error_of(esp_home_agent_with({"spi_tunnel_mn_to_ha = 4098"})),
+            "t.toml:7:1: security.esp: spi_tunnel_mn_to_ha and spi_tunnel_ha_to_mn go together "
+            "(one SA each way)");
+  const DaemonConfig config =
+      parsed(esp_home_agent_with({"spi_tunnel_mn_to_ha = 4098", "spi_tunnel_ha_to_mn = 4099",
+                                  "protect_tunnel_payload = true"}));
+  EXPECT_TRUE(config.security.esp.front().has_tunnel());
+  EXPECT_TRUE(config.security.esp.front().protect_tunnel_payload);
+}
+
+TEST(ConfigSecurity, PayloadProtectionNeedsTheTunnelSas) {
+  EXPECT_EQ(error_of(esp_home_agent_with({"protect_tunnel_payload = true"})),
+            "t.toml:13:26: security.esp.protect_tunnel_payload: needs the tunnel SAs "
+            "(spi_tunnel_mn_to_ha and spi_tunnel_ha_to_mn)");
+}
+
+TEST(ConfigSecurity, UnknownSuiteListsTheSuites) {
+  EXPECT_EQ(error_of(esp_home_agent_with({"suite = \"aes-gcm\""})),
+            "t.toml:13:9: security.esp.suite: must be one of \"aes-gcm-16\", "
+            "\"aes-cbc-hmac-sha256\", \"3des-cbc-hmac-sha1\" (got \"aes-gcm\") (did you mean "
+            "\"aes-gcm-16\"?)");
+}
+
+TEST(ConfigSecurity, ReplayWindowIsBounded_Rfc4303_3_4_3) {
+  EXPECT_EQ(error_of(esp_home_agent_with({"replay_window = 2048"})),
+            "t.toml:13:17: security.esp.replay_window: must be between 0 and 1024 packets");
+  EXPECT_EQ(parsed(esp_home_agent_with({"replay_window = 0"})).security.esp.front().replay_window,
+            0U);
+}
+
+TEST(ConfigSecurity, MobileNodeNeedsTheEntryForItsHomeAddress_5_1) {
+  EXPECT_EQ(error_of(mobile_node_with({"[security]", "signalling = \"esp\""})),
+            "t.toml:6:1: security.esp: signalling = \"esp\" but no [[security.esp]] entry has "
+            "home_address = \"2001:db8:1::100\" (mobile_node.home_address)");
+  EXPECT_EQ(error_of(mobile_node_with({"[security]", "signalling = \"auth-option\""})),
+            "t.toml:6:1: security.auth_option: signalling = \"auth-option\" but no "
+            "[[security.auth_option]] entry has home_address = \"2001:db8:1::100\" "
+            "(mobile_node.home_address)");
+}
+
+TEST(ConfigSecurity, MobileNodeEntryMustNameItsHomeAgent) {
+  EXPECT_EQ(error_of(mobile_node_with({"home_agent = \"2001:db8:1::2\"", "[security]",
+                                       "signalling = \"esp\"", "[[security.esp]]",
+                                       "home_address = \"2001:db8:1::100\"",
+                                       "home_agent = \"2001:db8:1::1\"", "key_file = \"/k\"",
+                                       "spi_mn_to_ha = 4096", "spi_ha_to_mn = 4097"})),
+            "t.toml:7:1: security.esp: the entry for 2001:db8:1::100 names home agent "
+            "2001:db8:1::1 but mobile_node.home_agent is 2001:db8:1::2");
+}
+
+TEST(ConfigSecurity, AuthOptionEntryIsRead_Rfc4285) {
+  const DaemonConfig config = parsed(home_agent_with(
+      {"[security]", "signalling = \"auth-option\"", "timestamp_window = 5",
+       "[[security.auth_option]]", "home_address = \"2001:db8:1::100\"", "spi = 300",
+       "key_file = \"/etc/mipv6d/mn100.auth\"", "identifier = \"mn100@example.net\""}));
+  EXPECT_EQ(config.security.signalling, Signalling::kAuthOption);
+  EXPECT_EQ(config.security.timestamp_window, 5U);
+  ASSERT_EQ(config.security.auth_option.size(), 1U);
+  EXPECT_EQ(config.security.auth_option.front().spi, 300U);
+  EXPECT_EQ(config.security.auth_option.front().identifier, "mn100@example.net");
+}
+
+TEST(ConfigSecurity, AuthOptionReservedSpiIsRefused_Rfc4285_5) {
+  EXPECT_EQ(error_of(home_agent_with(
+                {"[security]", "signalling = \"auth-option\"", "[[security.auth_option]]",
+                 "home_address = \"2001:db8:1::100\"", "spi = 3", "key_file = \"/k\""})),
+            "t.toml:9:7: security.auth_option.spi: must be between 256 and 4294967295");
+}
+
+TEST(ConfigSecurity, BuRatesAreRead) {
+  const DaemonConfig config =
+      parsed(home_agent_with({"bu_rate_per_source = 50", "bu_rate_global = 100000"}));
+  EXPECT_EQ(config.home_agent->bu_rate_per_source, 50U);
+  EXPECT_EQ(config.home_agent->bu_rate_global, 100000U);
+  EXPECT_EQ(error_of(home_agent_with({"bu_rate_per_source = 0"})),
+            "t.toml:5:22: home_agent.bu_rate_per_source: must be between 1 and 10000000 per "
+            "second");
+}
+
+// A configuration and its key file in a fresh temporary directory, for load_config().
+class KeyFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("mipv6-keys-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text, mode_t mode) {
+    const std::string path = (dir_ / name).string();
+    {
+      std::ofstream out(path);
+      out << text;
+    }
+    ::chmod(path.c_str(), mode);
+    return path;
+  }
+
+  linux_dp::Result<DaemonConfig> load_esp(const std::string& keys, mode_t mode = 0600,
+                                          const std::string& suite = "aes-gcm-16") {
+    const std::string key_file = write("mn.keys", keys, mode);
+    const std::string config =
+        home_agent_with({"[security]", "signalling = \"esp\"", "[[security.esp]]",
+                         "home_address = \"2001:db8:1::100\"", "home_agent = \"2001:db8:1::1\"",
+                         "suite = \"" + suite + "\"", "key_file = \"" + key_file + "\"",
+                         "spi_mn_to_ha = 4096", "spi_ha_to_mn = 4097"});
+    return load_config(write("t.toml", config, 0644));
+  }
+
+  std::filesystem::path dir_;
+};
+
+constexpr const char* kGcmKeys =
+    "[mn_to_ha]\nencryption = \"00112233445566778899aabbccddeeff01020304\"\n"
+    "[ha_to_mn]\nencryption = \"0x102132435465768798a9bacbdcedfe0f05060708\"\n";
+
+TEST_F(KeyFiles, KeysAreReadPerDirection_Rfc4106_8_1) {
+  auto config = load_esp(kGcmKeys);
+  ASSERT_TRUE(config) << config.error().message;
+  const EspEntry& entry = config->security.esp.front();
+  EXPECT_EQ(entry.mn_to_ha.encryption.size(), 20U);  // AES-128 key + 4-octet salt
+  EXPECT_EQ(entry.ha_to_mn.encryption.front(), std::byte{0x10});
+  EXPECT_TRUE(entry.mn_to_ha.authentication.empty());
+}
+
+TEST_F(KeyFiles, KeyFileReadableByOthersIsRefused) {
+  auto config = load_esp(kGcmKeys, 0644);
+  ASSERT_FALSE(config);
+  const std::string file = (dir_ / "mn.keys").string();
+  EXPECT_EQ(config.error().message, file +
+                                        ": must not be readable or writable by group or others "
+                                        "(mode 0644; chmod 600 " +
+                                        file + ")");
+}
+
+TEST_F(KeyFiles, WrongKeyLengthNamesTheSa) {
+  auto config = load_esp(
+      "[mn_to_ha]\nencryption = \"00112233445566778899aabbccddeeff\"\n"
+      "[ha_to_mn]\nencryption = \"102132435465768798a9bacbdcedfe0f05060708\"\n");
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("mn.keys: mn_to_ha: "), std::string::npos)
+      << config.error().message;
+}
+
+TEST_F(KeyFiles, MissingDirectionIsNamed) {
+  auto config = load_esp("[mn_to_ha]\nencryption = \"00112233445566778899aabbccddeeff01020304\"\n");
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("mn.keys: [ha_to_mn] is missing (SPI 4097)"),
+            std::string::npos)
+      << config.error().message;
+}
+
+TEST_F(KeyFiles, TwoSasSharingAKeyAreRefused_Rfc4106_3_1) {
+  auto config = load_esp(
+      "[mn_to_ha]\nencryption = \"00112233445566778899aabbccddeeff01020304\"\n"
+      "[ha_to_mn]\nencryption = \"00112233445566778899aabbccddeeff01020304\"\n");
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("have the same encryption key"), std::string::npos)
+      << config.error().message;
+}
+
+TEST_F(KeyFiles, HmacSuiteNeedsItsAuthenticationKey_Rfc4868) {
+  auto config = load_esp(
+      "[mn_to_ha]\nencryption = \"00112233445566778899aabbccddeeff\"\n"
+      "[ha_to_mn]\nencryption = \"102132435465768798a9bacbdcedfe0f\"\n",
+      0600, "aes-cbc-hmac-sha256");
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("mn.keys: mn_to_ha: "), std::string::npos)
+      << config.error().message;
+}
+
+TEST_F(KeyFiles, AuthOptionKeyIsRead_Rfc4285_5_1) {
+  const std::string key_file =
+      write("mn.auth", "key = \"00112233445566778899aabbccddeeff\"\n", 0600);
+  const std::string config = home_agent_with(
+      {"[security]", "signalling = \"auth-option\"", "[[security.auth_option]]",
+       "home_address = \"2001:db8:1::100\"", "spi = 300", "key_file = \"" + key_file + "\""});
+  auto loaded = load_config(write("t.toml", config, 0644));
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->security.auth_option.front().key.size(), 16U);
+  write("mn.auth", "key = \"0011\"\n", 0600);
+  auto short_key = load_config((dir_ / "t.toml").string());
+  ASSERT_FALSE(short_key);
+  EXPECT_EQ(short_key.error().message, key_file + ": key: must be at least 16 octets (got 2)");
 }
 
 TEST(ConfigSecurity, OtherValuesListTheAllowedOnes) {
@@ -727,7 +953,9 @@ TEST(ConfigJson, EveryFieldWithDefaults) {
         {"prefixes", nlohmann::json::array()},
         {"max_bindings", 100000},
         {"max_lifetime", 420},
-        {"preference", 0}}},
+        {"preference", 0},
+        {"bu_rate_per_source", 10},
+        {"bu_rate_global", 20000}}},
       {"correspondent", {{"route_optimization", true}, {"max_bindings", 4096}}},
       {"mobile_node",
        {{"home_address", "2001:db8:1::100/64"},
@@ -735,7 +963,11 @@ TEST(ConfigJson, EveryFieldWithDefaults) {
         {"interfaces", {"eth1"}},
         {"route_optimization", "always"},
         {"lifetime", 420}}},
-      {"security", {{"signalling", "none"}}}};
+      {"security",
+       {{"signalling", "none"},
+        {"timestamp_window", 7},
+        {"esp", nlohmann::json::array()},
+        {"auth_option", nlohmann::json::array()}}}};
   EXPECT_EQ(to_json(config), expected) << to_json(config).dump(2);
 }
 
