@@ -206,8 +206,7 @@ json udp_to_json(ByteSpan udp, bool valid) {
 json decode_packet(ByteSpan packet, int depth);
 
 bool esp_decoded(const wire::PacketLayout& layout) {
-  return layout.header_count > 0 &&
-         layout.headers[layout.header_count - 1].type == ip_proto::kEsp;
+  return layout.header_count > 0 && layout.headers[layout.header_count - 1].type == ip_proto::kEsp;
 }
 
 void upper_to_json(json& out, ByteSpan packet, const wire::PacketLayout& layout, int depth) {

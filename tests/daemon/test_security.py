@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from mipv6d_testlib import (  # noqa: E402
     BU_A, BU_H, IPPROTO_DSTOPTS, IPPROTO_HOPOPTS, IPPROTO_ICMPV6, IPPROTO_IPV6, IPPROTO_MH,
-    IPPROTO_ROUTING, MH_BA, MH_BU, MH_HOT, MH_HOTI, MIPV6D, OPT_ALT_COA, Mobility,
+    IPPROTO_ROUTING, IPPROTO_UDP, MH_BA, MH_BU, MH_HOT, MH_HOTI, MIPV6D, OPT_ALT_COA, Mobility,
     NamespaceTestCase, Parsed, add_address, addr_bytes, addr_text, binding_update,
     checksum_valid, frame, home_address_option_header, icmpv6, init_message, main, mh_packet,
     mobility, mobility_header, pad_to, parse, pseudo_header_checksum, raw_ipv6, snapshot, veth,
@@ -303,6 +303,36 @@ def authenticated_bu(key, sequence, timestamp, spi=AUTH_SPI, lifetime_units=100,
     checksum = pseudo_header_checksum(home, HA, IPPROTO_MH, message)
     message = message[:4] + struct.pack("!H", checksum) + message[6:]
     return mh_packet(care_of, HA, message, home_address=home)
+
+
+def authenticated_ba(key, care_of, sequence, timestamp, status=0, lifetime_units=30,
+                     spi=AUTH_SPI, home=HOME):
+    """The home agent's BA (RFC 6275 §6.1.8) signed as RFC 4285 §5 has it: Replay Protection
+    (8n+2), then the MN-HA option last (8n+5); to the care-of address with a Type 2 Routing
+    header holding the home address (§6.4), the checksum computed to the home address."""
+    message = bytes([59, 0, MH_BA, 0, 0, 0, status, 0]) + struct.pack("!HH", sequence,
+                                                                     lifetime_units)
+    message += pad_to(len(message), 8, 2) + bytes([OPT_REPLAY, 8]) + struct.pack("!Q", timestamp)
+    message += pad_to(len(message), 8, 5)
+    message += bytes([OPT_AUTH, 17, AUTH_SUBTYPE_MN_HA]) + struct.pack("!I", spi)
+    total = len(message) + 12
+    assert total % 8 == 0
+    message = message[:1] + bytes([total // 8 - 1]) + message[2:]
+    message += mn_ha_authenticator(key, care_of, home, message)
+    checksum = pseudo_header_checksum(HA, home, IPPROTO_MH, message)
+    message = message[:4] + struct.pack("!H", checksum) + message[6:]
+    return raw_ipv6(HA, care_of, IPPROTO_MH, message,
+                    extension=type2_routing_header(IPPROTO_MH, home),
+                    extension_type=IPPROTO_ROUTING)
+
+
+def unsigned_ba(care_of, sequence, lifetime_units=30, home=HOME):
+    """The same BA (status 0) without any RFC 4285 option."""
+    body = struct.pack("!BBHH", 0, 0, sequence, lifetime_units)
+    ba = mobility_header(MH_BA, body, source=HA, destination=home)
+    return raw_ipv6(HA, care_of, IPPROTO_MH, ba,
+                    extension=type2_routing_header(IPPROTO_MH, home),
+                    extension_type=IPPROTO_ROUTING)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -725,6 +755,83 @@ class EspTunnelTest(EspHomeAgentTestCase):
         self.stop_and_assert_clean()
 
 
+class EspTunnelPayloadTest(EspHomeAgentTestCase):
+    """RFC 6275 §5.1 ("MAY"): with protect_tunnel_payload, every packet the home agent
+    tunnels to the mobile node, and every one it accepts reverse-tunnelled, is in ESP tunnel
+    mode under the tunnel SAs. THIRD, on the home link, is the correspondent."""
+
+    def setUp(self):
+        super().setUp()
+        self.mn = EspPeer(HOME, "aes-cbc-hmac-sha256", spis=TUNNEL_SPIS)
+        self.start_home_agent('\n[security]\nsignalling = "esp"\n' + esp_entry(
+            HOME, self.mn.suite, self.mn.write_key_file(self.workdir), TUNNEL_SPIS) +
+            "protect_tunnel_payload = true\n")
+        self.home_port = self.open_port(self.peer, "mn0")
+        self.assertEqual(self.register(self.mn, 7)[2].status, 0, self.daemon.log())
+
+    def udp(self, source, destination, payload, ports):
+        """UDP with a valid checksum, so the inner packet is what a host would send."""
+        udp = struct.pack("!HHHH", ports[0], ports[1], 8 + len(payload), 0) + payload
+        checksum = pseudo_header_checksum(source, destination, IPPROTO_UDP, udp)
+        return udp[:6] + struct.pack("!H", checksum) + udp[8:]
+
+    def test_protect_tunnel_payload_puts_tunnelled_data_in_esp_rfc6275_5_1(self):
+        # Home link -> home address: tunnelled to the care-of address in ESP (§10.4.2, §5.1).
+        payload = b"to the home address, in ESP tunnel mode"
+        udp = self.udp(THIRD, HOME, payload, (40000, 9000))
+        self.coa_port.drain()
+        self.home_port.send(frame(PEER_HOME_MAC, HA_HOME_MAC,
+                                  raw_ipv6(THIRD, HOME, IPPROTO_UDP, udp)))
+        got = self.coa_port.expect(is_esp(self.mn.spis[3]), timeout=3,
+                                   what="the data packet in ESP tunnel mode\n" +
+                                   self.daemon.log())
+        outer = parse(got)
+        self.assertEqual((outer.source, outer.destination, outer.headers), (HA, COA, []))
+        self.assertEqual(esp_spi_and_sequence(outer.raw), (self.mn.spis[3], 1),
+                         "the tunnel SA's first packet")
+        opened = Parsed(open_esp(self.mn.tunnel_inbound, outer.raw))
+        self.assertEqual(opened.protocol, IPPROTO_IPV6, "tunnel mode: an inner IPv6 packet")
+        # The original packet, forwarded once by the home agent (hop limit 64 -> 63).
+        self.assertEqual(opened.upper.hex(),
+                         raw_ipv6(THIRD, HOME, IPPROTO_UDP, udp, hop_limit=63).hex())
+        leaked = self.coa_port.expect_none(
+            lambda f: parse(f).protocol == IPPROTO_IPV6 and payload in parse(f).upper, 0.5)
+        self.assertIsNone(leaked, "a plain IPv6-in-IPv6 copy was sent too")
+
+        # Reverse tunnel, plain IPv6-in-IPv6: dropped and counted.
+        back = b"from the home address, reverse tunnelled"
+        inner = raw_ipv6(HOME, THIRD, IPPROTO_UDP, self.udp(HOME, THIRD, back, (9000, 40000)))
+
+        def decapsulated(f):
+            p = parse(f)
+            return p.protocol == IPPROTO_UDP and p.upper.endswith(back)
+        before = self.security()
+        self.home_port.drain()
+        self.send(raw_ipv6(COA, HA, IPPROTO_IPV6, inner))
+        self.assertIsNone(self.home_port.expect_none(decapsulated, timeout=1.0),
+                          "a plain reverse-tunnelled packet was forwarded")
+        after = wait_until(
+            lambda: (lambda now: now if now.get("dropped_unprotected_tunnel", 0) >
+                     before.get("dropped_unprotected_tunnel", 0) else None)(self.security()),
+            timeout=2, what="dropped_unprotected_tunnel to grow")
+        self.assertEqual(after["dropped_unprotected_tunnel"] -
+                         before.get("dropped_unprotected_tunnel", 0), 1, after)
+
+        # The same packet in ESP tunnel mode (tunnel_mn_to_ha): forwarded on the home link.
+        self.home_port.drain()
+        self.send(self.mn.protect(raw_ipv6(COA, HA, IPPROTO_IPV6, inner),
+                                  sa=self.mn.tunnel_outbound))
+        got = self.home_port.expect(decapsulated, timeout=3,
+                                    what="the decapsulated packet on the home link\n" +
+                                    self.daemon.log())
+        delivered = parse(got)
+        self.assertEqual((delivered.source, delivered.destination), (HOME, THIRD))
+        self.assertEqual(delivered.upper, Parsed(inner).upper)
+        self.assertEqual(self.security()["dropped_unprotected_tunnel"],
+                         after["dropped_unprotected_tunnel"])
+        self.stop_and_assert_clean()
+
+
 class AuthOptionTest(SecureHomeAgentTestCase):
     def setUp(self):
         super().setUp()
@@ -934,6 +1041,126 @@ class EspMobileNodeTest(NamespaceTestCase):
         wait_until(lambda: self.home_state() == "registered", timeout=3,
                    what="show bul: registered after the protected BA\n" + self.daemon.log())
         self.assertGreaterEqual(self.security().get("esp_opened", 0), 1)
+
+        self.assertEqual(self.daemon.stop(), 0, self.daemon.log())
+        self.assertNoTraces(self.mn, self.daemon)
+        self.assertSnapshotEqual(self.before, snapshot(self.mn), ignore=is_slaac,
+                                 daemon=self.daemon)
+
+
+class AuthOptionMobileNodeTest(NamespaceTestCase):
+    """mipv6d as a mobile node with signalling = "auth-option" (RFC 4285); scapy plays the
+    access router and the home agent (the topology of test_mobile_node.py)."""
+
+    def setUp(self):
+        super().setUp()
+        self.mn = self.namespace("mn")
+        self.net = self.namespace("net")
+        veth(self.mn, "eth0", MN_MAC, self.net, "ar0", AR_MAC)
+        add_address(self.net, "ar0", ROUTER_LL + "/64")
+        add_address(self.net, "ar0", "2001:db8:2::1/64")
+        wait_operational(self.mn, "eth0")
+        wait_operational(self.net, "ar0")
+        self.before = snapshot(self.mn)
+        self.key = os.urandom(20)
+        key_file = write_secret(os.path.join(self.workdir, "mn100.auth"),
+                                'key = "%s"\n' % self.key.hex())
+        self.daemon = self.new_daemon(self.mn, "mn", MN_CONFIG + """
+[security]
+signalling = "auth-option"
+timestamp_window = 7
+
+[[security.auth_option]]
+home_address = "%s"
+spi = %d
+key_file = "%s"
+identifier = "%s"
+""" % (HOME, AUTH_SPI, key_file, NAI.decode())).start()
+        self.port = self.open_port(self.net, "ar0")
+
+    def home_state(self):
+        homes = self.daemon.ctl("show", "bul").get("home_addresses", [])
+        return homes[0].get("state") if homes else None
+
+    @staticmethod
+    def is_bu(f):
+        found = mobility(f)
+        return found is not None and found[1].type == MH_BU and found[0].destination == HA
+
+    def wait_for_bu(self):
+        """Advertises the foreign prefix until the mobile node sends its BU."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            self.port.send(router_advertisement())
+            got = self.port.wait_for(self.is_bu, timeout=1.0)
+            if got is not None:
+                return got
+        self.fail("no Binding Update within 10 s; saw:\n%s\nlog:\n%s" %
+                  (self.port.describe_seen(), self.daemon.log()))
+
+    def signed_bu(self, got):
+        """RFC 4285 §5, §6, RFC 4283: MN-ID (NAI), Replay Protection with a fresh timestamp
+        and, last, the MN-HA option verifying with the key over CoA | HoA | MH data."""
+        outer, bu = mobility(got)
+        self.assertTrue(outer.source.startswith("2001:db8:2:"), outer.source)
+        self.assertEqual(outer.home_address, HOME)
+        self.assertTrue(checksum_valid(outer), outer.raw.hex())
+        self.assertTrue(bu.flags & BU_H and bu.flags & BU_A, bu)
+        self.assertEqual(bu.option(OPT_MN_ID), bytes([MN_ID_SUBTYPE_NAI]) + NAI, bu)
+        replay = bu.option(OPT_REPLAY)
+        self.assertIsNotNone(replay, bu)
+        self.assertEqual(len(replay), 8, bu)
+        drift = (struct.unpack("!Q", replay)[0] - ntp_now()) / float(1 << 32)
+        self.assertLess(abs(drift), 3.0, "timestamp %.3f s from now" % drift)
+        kind, value, offset = bu.options[-1]
+        self.assertEqual(kind, OPT_AUTH, "the MN-HA option is the last one: %r" % bu.options)
+        self.assertEqual(len(value), 17, bu)
+        self.assertEqual(value[0], AUTH_SUBTYPE_MN_HA)
+        self.assertEqual(struct.unpack("!I", value[1:5])[0], AUTH_SPI)
+        self.assertEqual(offset % 4, 1, "4n+1 alignment")
+        self.assertEqual(offset + 2 + 17, len(bu.raw), "nothing after the MN-HA option")
+        expected = mn_ha_authenticator(self.key, outer.source, HOME, bu.raw[:offset + 7])
+        self.assertEqual(value[5:].hex(), expected.hex(), "authenticator of %s" % bu.raw.hex())
+        return outer, bu
+
+    def test_mobile_node_signs_its_binding_update_rfc4285_5(self):
+        outer, bu = self.signed_bu(self.wait_for_bu())
+        before = self.daemon.stats("mobile_node")
+        before_security = self.daemon.ctl("show", "stats").get("security", {})
+
+        # An unsigned BA (status 0): ignored (RFC 6275 §11.7.3, protection required), counted.
+        self.port.send(frame(AR_MAC, MN_MAC, unsigned_ba(outer.source, bu.sequence)))
+
+        def counted():
+            now = self.daemon.stats("mobile_node")
+            value = now.get("dropped_unprotected", 0)
+            return now if value >= before.get("dropped_unprotected", 0) + 1 else None
+        after = wait_until(counted, timeout=2, what="the unsigned BA counted\n" +
+                           self.daemon.log())
+        self.assertEqual(after["dropped_unprotected"] - before.get("dropped_unprotected", 0),
+                         1, after)
+        self.assertNotEqual(self.home_state(), "registered", self.daemon.log())
+        security = self.daemon.ctl("show", "stats").get("security", {})
+        self.assertEqual(security.get("auth_verified", 0),
+                         before_security.get("auth_verified", 0), security)
+
+        # A BA for the latest BU (a retransmission may have come meanwhile), signed with a
+        # fresh timestamp: registered.
+        latest = self.port.wait_for(self.is_bu, timeout=3.0)
+        if latest is not None:
+            outer, bu = self.signed_bu(latest)
+        signed = authenticated_ba(self.key, outer.source, bu.sequence, ntp_now())
+        self.port.send(frame(AR_MAC, MN_MAC, signed))
+        try:
+            wait_until(lambda: self.home_state() == "registered", timeout=3,
+                       what="show bul: registered after the signed BA")
+        except AssertionError as error:
+            self.fail("%s\nsent BA: %s\nstats: %r\nbul: %r\nlog:\n%s" % (
+                error, signed.hex(), self.daemon.ctl("show", "stats"),
+                self.daemon.ctl("show", "bul"), self.daemon.log()))
+        security = self.daemon.ctl("show", "stats").get("security", {})
+        self.assertEqual(security.get("auth_verified", 0) -
+                         before_security.get("auth_verified", 0), 1, security)
 
         self.assertEqual(self.daemon.stop(), 0, self.daemon.log())
         self.assertNoTraces(self.mn, self.daemon)
