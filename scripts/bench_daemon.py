@@ -40,6 +40,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_harness import BenchError, make_log, run, run_bench  # noqa: E402
+
 HOME_PREFIX, HOME_ADDRESS, HA_HOME = "2001:db8:1::/64", "2001:db8:1::100", "2001:db8:1::1"
 FOREIGN_ROUTER, CARE_OF = "2001:db8:2::1", "2001:db8:2::100"
 CN_ROUTER, CN_ADDRESS = "2001:db8:3::1", "2001:db8:3::2"
@@ -57,23 +60,8 @@ DAEMON_SYSCTLS = {
 TUNNEL_WORDS = ("tunnel", "encap", "decap", "tun_")
 
 
-class BenchError(Exception):
-    """Something in the set-up or a measurement failed: the BENCH lines become ERROR lines."""
+log = make_log("bench_daemon")
 
-
-class Interrupted(BaseException):
-    """SIGTERM/SIGINT/SIGHUP while running: unwinds through the clean-up like an error."""
-
-
-def log(message):
-    print(f"bench_daemon: {message}", flush=True)
-
-
-def run(*command, check=True, timeout=30):
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    if check and done.returncode != 0:
-        raise BenchError(f"{' '.join(command)}: exit {done.returncode}: {done.stderr.strip()}")
-    return done.stdout
 
 
 class Lab:
@@ -574,36 +562,8 @@ def main():
     parser.add_argument("--log-dir", help="keep the configurations and the daemons' and radvd's "
                         "logs in this directory")
     args = parser.parse_args()
-    if args.bench_out:
-        open(args.bench_out, "w").close()  # no stale figures if this run skips or fails
-
-    reason = skip_reason(args.bin_dir)
-    if reason:
-        write_lines([f"SKIP bench_daemon: {reason}"], args.bench_out)
-        return 0
-
-    def interrupted(signal_number, _frame):
-        raise Interrupted(signal.Signals(signal_number).name)
-
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, interrupted)
-    try:
-        lines, problems = bench(args.bin_dir, args.seconds, args.log_dir)
-    except Interrupted as e:
-        log(f"interrupted by {e}; namespaces removed")
-        return 1
-    for problem in problems:
-        log(f"problem: {problem}")
-    write_lines(lines, args.bench_out)
-    return 1 if problems else 0
-
-
-def write_lines(lines, path):
-    for line in lines:
-        print(line)
-    if path:
-        with open(path, "w") as f:
-            f.write("".join(f"{line}\n" for line in lines))
+    return run_bench("bench_daemon", lambda: bench(args.bin_dir, args.seconds, args.log_dir),
+                     skip_reason(args.bin_dir), args.bench_out)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_harness import BenchError, make_log, run, run_bench  # noqa: E402
+
 HA_HOME, HA_FOREIGN = "2001:db8:1::1", "2001:db8:2::1"
 HA_HOME_MAC, PEER_HOME_MAC = "02:00:00:00:01:01", "02:00:00:00:01:02"
 HA_FOREIGN_MAC, PEER_COA_MAC = "02:00:00:00:02:01", "02:00:00:00:02:02"
@@ -59,23 +62,8 @@ ROUNDS = 3  # measurements per mode; the median is reported (the machine is shar
 LIFETIME_UNITS = 250  # 1000 s asked; max_lifetime grants 600 s: nothing expires meanwhile
 
 
-class BenchError(Exception):
-    pass
+log = make_log("bench_registrations")
 
-
-class Interrupted(BaseException):
-    pass
-
-
-def log(message):
-    print(f"bench_registrations: {message}", flush=True)
-
-
-def run(*command, check=True, timeout=60, stdin=None):
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, input=stdin)
-    if check and done.returncode != 0:
-        raise BenchError(f"{' '.join(command)}: exit {done.returncode}: {done.stderr.strip()}")
-    return done.stdout
 
 
 # ---------------------------------------------------------------------------------------------
@@ -622,35 +610,8 @@ def main():
     parser.add_argument("--bench-out", help="also write the BENCH lines to this file")
     parser.add_argument("--log-dir", help="keep the configurations and logs here")
     args = parser.parse_args()
-    if args.bench_out:
-        open(args.bench_out, "w").close()
-    reason = skip_reason(args.bin_dir)
-    if reason:
-        write_lines([f"SKIP bench_registrations: {reason}"], args.bench_out)
-        return 0
-
-    def interrupted(signal_number, _frame):
-        raise Interrupted(signal.Signals(signal_number).name)
-
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, interrupted)
-    try:
-        lines, problems = bench(args)
-    except Interrupted as e:
-        log(f"interrupted by {e}; namespaces removed")
-        return 1
-    for problem in problems:
-        log(f"problem: {problem}")
-    write_lines(lines, args.bench_out)
-    return 1 if problems else 0
-
-
-def write_lines(lines, path):
-    for line in lines:
-        print(line)
-    if path:
-        with open(path, "w") as f:
-            f.write("".join(f"{line}\n" for line in lines))
+    return run_bench("bench_registrations", lambda: bench(args), skip_reason(args.bin_dir),
+                     args.bench_out)
 
 
 if __name__ == "__main__":

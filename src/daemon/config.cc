@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "daemon/logger.h"
+#include "linux/unique_fd.h"
 #include "wire/hex.h"
 
 namespace mipv6::daemon {
@@ -962,43 +963,41 @@ linux_dp::Error key_error(const std::string& path, std::string_view message) {
   return linux_dp::Error{EINVAL, path + ": " + std::string(message)};
 }
 
+linux_dp::Error errno_error(const std::string& path, int code) {
+  return linux_dp::Error{code, path + ": " + std::strerror(code)};
+}
+
+// Everything `fd` holds (a directory opens fine and fails here, with EISDIR).
+linux_dp::Result<std::string> read_all(const linux_dp::UniqueFd& fd, const std::string& path) {
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n == 0) return text;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error(path, errno);
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
 // Key files hold secrets: a file others can read (or write) is refused rather than used, as
 // ssh does with private keys.
 linux_dp::Result<std::string> read_secret_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return linux_dp::Error{errno, path + ": " + std::strerror(errno)};
+  const linux_dp::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return errno_error(path, errno);
   struct stat status {};
-  if (::fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
-    ::close(fd);
+  if (::fstat(fd.get(), &status) != 0 || !S_ISREG(status.st_mode))
     return key_error(path, "must be a regular file");
-  }
-  if (status.st_uid != 0 && status.st_uid != ::geteuid()) {
-    ::close(fd);
+  if (status.st_uid != 0 && status.st_uid != ::geteuid())
     return key_error(path, "must belong to root (it holds keys)");
-  }
   if ((status.st_mode & 077) != 0) {
-    ::close(fd);
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(status.st_mode & 07777));
     return key_error(path, std::string("must not be readable or writable by group or others "
                                        "(mode ") +
                                mode + "; chmod 600 " + path + ")");
   }
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n == 0) break;
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int code = errno;
-      ::close(fd);
-      return linux_dp::Error{code, path + ": " + std::strerror(code)};
-    }
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return text;
+  return read_all(fd, path);
 }
 
 linux_dp::Result<toml::table> read_key_table(const std::string& path) {
@@ -1101,24 +1100,11 @@ linux_dp::Status load_key_files(SecuritySection& security) {
 }  // namespace
 
 linux_dp::Result<DaemonConfig> load_config(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return linux_dp::Error{errno, path + ": " + std::strerror(errno)};
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n == 0) break;
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      // A directory opens fine and fails here, with EISDIR.
-      const int code = errno;
-      ::close(fd);
-      return linux_dp::Error{code, path + ": " + std::strerror(code)};
-    }
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  auto config = parse_config(text, path);
+  const linux_dp::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error(path, errno);
+  auto text = read_all(fd, path);
+  if (!text) return text.error();
+  auto config = parse_config(*text, path);
   if (!config) return config;
   if (auto loaded = load_key_files(config->security); !loaded) return loaded.error();
   return config;

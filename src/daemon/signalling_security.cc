@@ -123,6 +123,7 @@ SignallingSecurity::SignallingSecurity(const SecuritySection& section,
         peer->tunnel_out.emplace(parameters(entry, tout_spi, tout));
         peer->tunnel_in.emplace(parameters(entry, tin_spi, tin));
         inbound_[tin_spi] = {peer.get(), true};
+        any_tunnel_sa_ = true;
       }
       peer->entry.mn_to_ha = {};  // the SAs hold the keys; the copy is not needed
       peer->entry.ha_to_mn = {};
@@ -211,6 +212,10 @@ void SignallingSecurity::count(ipsec::EspError error) {
 
 std::optional<wire::Bytes> SignallingSecurity::outbound(wire::ByteSpan packet) {
   if (mode_ == Signalling::kNone) return std::nullopt;
+  // The data path's tunnel packets, the bulk of what is sent, need no walk when no SA could
+  // apply to them.
+  const bool tunnelled = packet.size() > 6 && packet[6] == std::byte{wire::ip_proto::kIpv6};
+  if (tunnelled && !any_tunnel_sa_) return std::nullopt;
   auto layout = wire::walk_chain(packet);
   if (!layout) return std::nullopt;  // not ours to judge: the kernel sends what it can
   if (mode_ == Signalling::kEsp) {
@@ -489,20 +494,16 @@ std::size_t ProtectingSender::send_batch(std::span<const wire::ByteSpan> packets
                                          std::uint32_t ifindex) {
   protected_.clear();
   batch_.clear();
-  protected_.reserve(packets.size());
-  std::size_t refused = 0;
+  protected_.reserve(packets.size());  // batch_ points into it: no reallocation
   for (const wire::ByteSpan& packet : packets) {
     auto replaced = security_.outbound(packet);
     if (!replaced) {
       batch_.push_back(packet);
-    } else if (replaced->empty()) {
-      ++refused;
-    } else {
+    } else if (!replaced->empty()) {  // empty: refused by an exhausted SA (counted)
       protected_.push_back(std::move(*replaced));
       batch_.push_back(protected_.back());
     }
   }
-  (void)refused;
   return inner_.send_batch(batch_, ifindex);
 }
 

@@ -119,6 +119,7 @@ class SignallingSecurity {
   std::vector<std::unique_ptr<EspPeer>> esp_peers_;
   std::vector<std::unique_ptr<AuthPeer>> auth_peers_;
   std::unordered_map<std::uint32_t, InboundSa> inbound_;  // by SPI
+  bool any_tunnel_sa_ = false;  // false: tunnelled packets are never rewritten
   SecurityCounters counters_;
 };
 

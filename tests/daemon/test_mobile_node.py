@@ -86,18 +86,25 @@ def is_slaac(category, line):
     return "2001:db8:2:" in line or "proto ra" in line
 
 
+def build_access_link(test):
+    """Creates mn + net: the mobile node's eth0 on a link whose other end (ar0, in net) is the
+    access router scapy plays (ROUTER_LL, 2001:db8:2::1/64). Returns (mn, net)."""
+    mn = test.namespace("mn")
+    net = test.namespace("net")
+    veth(mn, "eth0", MN_MAC, net, "ar0", AR_MAC)
+    add_address(net, "ar0", ROUTER_LL + "/64")
+    add_address(net, "ar0", "2001:db8:2::1/64")
+    wait_operational(mn, "eth0")
+    wait_operational(net, "ar0")
+    return mn, net
+
+
 class MobileNodeTestCase(NamespaceTestCase):
     CONFIG = CONFIG
 
     def setUp(self):
         super().setUp()
-        self.mn = self.namespace("mn")
-        self.net = self.namespace("net")
-        veth(self.mn, "eth0", MN_MAC, self.net, "ar0", AR_MAC)
-        add_address(self.net, "ar0", ROUTER_LL + "/64")
-        add_address(self.net, "ar0", "2001:db8:2::1/64")
-        wait_operational(self.mn, "eth0")
-        wait_operational(self.net, "ar0")
+        self.mn, self.net = build_access_link(self)
         self.before = snapshot(self.mn)
         self.daemon = self.new_daemon(self.mn, "mn", self.CONFIG).start()
         self.port = self.open_port(self.net, "ar0")

@@ -31,15 +31,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mipv6d_testlib import (  # noqa: E402
     BU_A, BU_H, IPPROTO_DSTOPTS, IPPROTO_HOPOPTS, IPPROTO_ICMPV6, IPPROTO_IPV6, IPPROTO_MH,
     IPPROTO_ROUTING, IPPROTO_UDP, MH_BA, MH_BU, MH_HOT, MH_HOTI, MIPV6D, OPT_ALT_COA, Mobility,
-    NamespaceTestCase, Parsed, add_address, addr_bytes, addr_text, binding_update,
+    NamespaceTestCase, Parsed, addr_bytes, addr_text, binding_update,
     checksum_valid, frame, home_address_option_header, icmpv6, init_message, main, mh_packet,
-    mobility, mobility_header, pad_to, parse, pseudo_header_checksum, raw_ipv6, snapshot, veth,
-    wait_local_route, wait_operational, wait_until)
+    mobility, mobility_header, pad_to, parse, pseudo_header_checksum, raw_ipv6, snapshot,
+    wait_until)
 from scapy.all import Raw, wrpcap  # noqa: E402
 from scapy.layers.inet6 import IPv6  # noqa: E402
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
+from test_home_agent import build_topology  # noqa: E402
 from test_mobile_node import (  # noqa: E402
-    AR_MAC, CONFIG as MN_CONFIG, MN_MAC, ROUTER_LL, is_slaac, router_advertisement,
+    AR_MAC, CONFIG as MN_CONFIG, MN_MAC, build_access_link, is_slaac, router_advertisement,
     type2_routing_header)
 
 IPPROTO_ESP = 50
@@ -337,22 +338,6 @@ def unsigned_ba(care_of, sequence, lifetime_units=30, home=HOME):
 
 # ---------------------------------------------------------------------------------------------
 # The home agent tests
-
-
-def build_topology(test):
-    ha = test.namespace("ha")
-    peer = test.namespace("peer")
-    veth(ha, "home0", HA_HOME_MAC, peer, "mn0", PEER_HOME_MAC)
-    veth(ha, "fgn0", HA_FOREIGN_MAC, peer, "coa0", PEER_COA_MAC)
-    add_address(ha, "home0", HA + "/64")
-    add_address(ha, "fgn0", HA_FOREIGN + "/64")
-    add_address(peer, "mn0", THIRD + "/64")
-    add_address(peer, "coa0", COA + "/64")
-    for ns, ifname in ((ha, "home0"), (ha, "fgn0"), (peer, "mn0"), (peer, "coa0")):
-        wait_operational(ns, ifname)
-    wait_local_route(ha, HA)
-    wait_local_route(peer, COA)
-    return ha, peer
 
 
 class SecureHomeAgentTestCase(NamespaceTestCase):
@@ -956,13 +941,7 @@ class EspMobileNodeTest(NamespaceTestCase):
 
     def setUp(self):
         super().setUp()
-        self.mn = self.namespace("mn")
-        self.net = self.namespace("net")
-        veth(self.mn, "eth0", MN_MAC, self.net, "ar0", AR_MAC)
-        add_address(self.net, "ar0", ROUTER_LL + "/64")
-        add_address(self.net, "ar0", "2001:db8:2::1/64")
-        wait_operational(self.mn, "eth0")
-        wait_operational(self.net, "ar0")
+        self.mn, self.net = build_access_link(self)
         self.before = snapshot(self.mn)
         self.peer = EspPeer(HOME, "aes-cbc-hmac-sha256")
         key_file = self.peer.write_key_file(self.workdir)
@@ -1054,13 +1033,7 @@ class AuthOptionMobileNodeTest(NamespaceTestCase):
 
     def setUp(self):
         super().setUp()
-        self.mn = self.namespace("mn")
-        self.net = self.namespace("net")
-        veth(self.mn, "eth0", MN_MAC, self.net, "ar0", AR_MAC)
-        add_address(self.net, "ar0", ROUTER_LL + "/64")
-        add_address(self.net, "ar0", "2001:db8:2::1/64")
-        wait_operational(self.mn, "eth0")
-        wait_operational(self.net, "ar0")
+        self.mn, self.net = build_access_link(self)
         self.before = snapshot(self.mn)
         self.key = os.urandom(20)
         key_file = write_secret(os.path.join(self.workdir, "mn100.auth"),
