@@ -50,10 +50,7 @@ crypto::CbcCipher cbc_cipher_of(EspSuite suite) {
                                                   : crypto::CbcCipher::kAes;
 }
 
-void store_be32(std::byte* p, std::uint32_t v) {
-  wire::store_be16(p, static_cast<std::uint16_t>(v >> 16));
-  wire::store_be16(p + 2, static_cast<std::uint16_t>(v));
-}
+using wire::store_be32;
 
 // The keys of one SA, split the way the suite needs them.
 struct Keys {

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <csignal>
 #include <string>
+#include <utility>
 
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -229,12 +230,44 @@ Status EventLoop::dispatch(std::uint64_t key, std::uint32_t events) {
   return {};
 }
 
+EventLoop::TaskId EventLoop::add_task(Callback callback) {
+  const TaskId id = next_task_++;
+  tasks_.emplace(id, Task{std::move(callback), false});
+  return id;
+}
+
+void EventLoop::schedule_task(TaskId id) {
+  auto it = tasks_.find(id);
+  if (it == tasks_.end() || it->second.scheduled) return;
+  it->second.scheduled = true;
+  scheduled_.push_back(id);
+}
+
+void EventLoop::remove_task(TaskId id) {
+  tasks_.erase(id);  // its entry in scheduled_ finds nothing when its turn comes
+}
+
+void EventLoop::run_scheduled_tasks() {
+  const std::vector<TaskId> due = std::exchange(scheduled_, {});
+  for (TaskId id : due) {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end() || !it->second.scheduled) continue;
+    it->second.scheduled = false;
+    // A copy: the callback may remove its own task.
+    const Callback callback = it->second.callback;
+    callback();
+    if (!running_) return;
+  }
+}
+
 Status EventLoop::run() {
   constexpr int kBatch = 64;
   std::array<epoll_event, kBatch> events{};
   running_ = true;
+  run_scheduled_tasks();
   while (running_) {
-    int n = ::epoll_wait(epoll_.get(), events.data(), kBatch, -1);
+    const int timeout = scheduled_.empty() ? -1 : 0;
+    int n = ::epoll_wait(epoll_.get(), events.data(), kBatch, timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
       running_ = false;
@@ -247,6 +280,7 @@ Status EventLoop::run() {
         return s;
       }
     }
+    if (running_) run_scheduled_tasks();
   }
   return {};
 }

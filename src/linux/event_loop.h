@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include <signal.h>
 #include <time.h>
@@ -38,6 +39,7 @@ class EventLoop {
   using Callback = std::function<void()>;
   using SignalCallback = std::function<void(int signal_number)>;
   using TimerId = std::uint64_t;
+  using TaskId = std::uint64_t;
 
   static Result<EventLoop> create();
 
@@ -60,6 +62,15 @@ class EventLoop {
   Status arm_timer(TimerId id, core::TimePoint deadline);
   Status disarm_timer(TimerId id);
   Status remove_timer(TimerId id);
+
+  // A task: a callback run once after the events of the current round, each time it was
+  // schedule()d — for work that gathers a burst (a superpacket to write, an engine's output to
+  // carry out) without a timer's system calls. Scheduling a task already scheduled does nothing;
+  // one scheduled while no round runs goes before the next wait; one scheduled by a task runs
+  // after the next round, which then does not wait.
+  TaskId add_task(Callback callback);
+  void schedule_task(TaskId id);
+  void remove_task(TaskId id);  // it does not run even when scheduled
 
   // Blocks `signals` for this thread (so they are no longer delivered asynchronously) and reports
   // them through on_signal. May be called once per loop.
@@ -85,6 +96,10 @@ class EventLoop {
     UniqueFd fd;
     Callback on_expiry;
   };
+  struct Task {
+    Callback callback;
+    bool scheduled = false;
+  };
 
   explicit EventLoop(UniqueFd epoll);
   Status add_watch(int fd, Watch w);
@@ -94,6 +109,7 @@ class EventLoop {
   Status on_timer_readable(TimerId id);
   Status on_signal_readable();
   Timer* find_timer(TimerId id);
+  void run_scheduled_tasks();
 
   UniqueFd epoll_;
   std::unordered_map<int, std::shared_ptr<Watch>> watches_;
@@ -103,6 +119,9 @@ class EventLoop {
   sigset_t saved_mask_{};  // the thread's mask before watch_signals(), restored at destruction
   std::uint32_t next_generation_ = 1;
   TimerId next_timer_ = 1;
+  std::unordered_map<TaskId, Task> tasks_;
+  std::vector<TaskId> scheduled_;  // in the order schedule_task() was called
+  TaskId next_task_ = 1;
   bool running_ = false;
 };
 

@@ -109,7 +109,8 @@ class Ip6tablesRuleSet {
   Status remove_all();
 
   // Issue 8: "a daemon that crashed leaves state that the next start recognises and cleans":
-  // deletes every rule tagged `tag` in `tables`. Returns how many were deleted.
+  // deletes every rule tagged `tag` in `tables` (by default raw, mangle and filter, of those
+  // loaded in this namespace). Returns how many were deleted.
   static Result<std::size_t> remove_leftovers(Ip6tables& ip6tables, std::string_view tag = kRuleTag,
                                               std::span<const std::string_view> tables = {});
 
@@ -121,6 +122,9 @@ class Ip6tablesRuleSet {
   std::string tag_;
   std::vector<Ip6tablesRule> rules_;
 };
+
+// The ip6tables tables loaded in the caller's network namespace (/proc/net/ip6_tables_names).
+std::vector<std::string> loaded_ip6tables_tables();
 
 // Splits one line of `ip6tables -S` into arguments (double quotes group, backslash escapes).
 std::vector<std::string> split_rule_line(std::string_view line);

@@ -19,6 +19,7 @@ constexpr std::size_t kIpv6HeaderSize = 40;
 constexpr std::size_t kDestinationOffset = 24;
 // Room for pktinfo, hop limit and a Destination Options header of the largest size (2048 bytes).
 constexpr std::size_t kControlBuffer = 2304;
+constexpr int kTunnelSenderHopLimit = 64;  // wire::TunnelSpec's default
 
 sockaddr_in6 socket_address(const wire::Ipv6Address& address) {
   sockaddr_in6 sa{};
@@ -130,6 +131,38 @@ Result<RawSocket> RawSocket::open_icmpv6(std::span<const std::uint8_t> accepted_
 
 Result<RawSocket> RawSocket::open_ipv6_in_ipv6() {
   return open(kProtocolIpv6InIpv6, "IPv6-in-IPv6");
+}
+
+Result<RawSocket> RawSocket::open_tunnel_sender() {
+  auto socket = open(kProtocolIpv6InIpv6, "IPv6-in-IPv6 sender");
+  if (!socket) return socket;
+  // Raw sockets bound to an address receive only what is sent to it: bound to ::1, this one
+  // never takes a copy of the tunnelled packets arriving for the receiving socket.
+  wire::Ipv6Address loopback;
+  loopback.bytes[15] = 1;
+  if (auto bound = socket->bind_address(loopback); !bound) return bound.error();
+  // The outer header as wire::encapsulate writes it (RFC 2473 §3): Hop Limit 64 unless a
+  // packet says otherwise, and Flow Label 0 — no automatic label (nor its hash per packet).
+  if (auto s = socket->set_option(IPPROTO_IPV6, IPV6_UNICAST_HOPS, kTunnelSenderHopLimit,
+                                  "IPV6_UNICAST_HOPS");
+      !s)
+    return s.error();
+  if (auto s = socket->set_option(IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, 0, "IPV6_AUTOFLOWLABEL"); !s)
+    return s.error();
+  return socket;
+}
+
+bool is_plain_tunnel_packet(wire::ByteSpan packet) {
+  constexpr std::size_t kNextHeaderOffset = 6;
+  if (packet.size() < 2 * kIpv6HeaderSize) return false;
+  const bool version_6 = (std::to_integer<unsigned>(packet[0]) >> 4) == 6;
+  const bool no_flow_label = (std::to_integer<unsigned>(packet[1]) & 0x0f) == 0 &&
+                             packet[2] == std::byte{0} && packet[3] == std::byte{0};
+  const std::size_t payload_length =
+      (std::to_integer<std::size_t>(packet[4]) << 8) | std::to_integer<std::size_t>(packet[5]);
+  return version_6 && no_flow_label &&
+         std::to_integer<std::uint8_t>(packet[kNextHeaderOffset]) == kProtocolIpv6InIpv6 &&
+         payload_length == packet.size() - kIpv6HeaderSize;
 }
 
 Result<RawSocket> RawSocket::open_esp() {
@@ -306,14 +339,20 @@ Status RawSocket::send_packet(wire::ByteSpan packet, std::uint32_t ifindex) {
 
 namespace {
 
-// One message of a sendmmsg() batch: where it goes and its IPV6_PKTINFO, kept alive until sent.
+// One message of a sendmmsg() batch: where it goes and its ancillary data (IPV6_PKTINFO, and
+// for a re-encapsulated packet IPV6_HOPLIMIT and IPV6_TCLASS), kept alive until sent.
 struct BatchSlot {
   sockaddr_in6 to{};
   iovec iov{};
-  alignas(cmsghdr) std::array<std::byte, CMSG_SPACE(sizeof(in6_pktinfo))> control{};
+  alignas(cmsghdr) std::array<std::byte, CMSG_SPACE(sizeof(in6_pktinfo)) +
+                                             2 * CMSG_SPACE(sizeof(int))> control{};
 };
 
-void prepare_slot(BatchSlot& slot, mmsghdr& message, wire::ByteSpan packet, std::uint32_t ifindex) {
+// `packet` is a whole IPv6 packet. Header-included: it goes as it is. With `strip_header` (a
+// protocol-41 socket) only its payload goes, and the kernel builds the same header again from
+// the destination, the source (IPV6_PKTINFO), the Hop Limit and the Traffic Class.
+void prepare_slot(BatchSlot& slot, mmsghdr& message, wire::ByteSpan packet, std::uint32_t ifindex,
+                  bool strip_header) {
   constexpr std::size_t kSourceOffset = 8;
   wire::Ipv6Address destination;
   std::memcpy(destination.bytes.data(), packet.data() + kDestinationOffset, 16);
@@ -324,6 +363,16 @@ void prepare_slot(BatchSlot& slot, mmsghdr& message, wire::ByteSpan packet, std:
   info.ipi6_ifindex = ifindex;
   ControlWriter writer(slot.control);
   writer.add(IPPROTO_IPV6, IPV6_PKTINFO, info);
+  if (strip_header) {
+    // Only what differs from the socket's own settings (open_tunnel_sender): each control
+    // message costs the kernel a parse per packet.
+    const int hop_limit = std::to_integer<int>(packet[7]);
+    const int traffic_class =
+        (std::to_integer<int>(packet[0]) & 0x0f) << 4 | std::to_integer<int>(packet[1]) >> 4;
+    if (hop_limit != kTunnelSenderHopLimit) writer.add(IPPROTO_IPV6, IPV6_HOPLIMIT, hop_limit);
+    if (traffic_class != 0) writer.add(IPPROTO_IPV6, IPV6_TCLASS, traffic_class);
+    packet = packet.subspan(kIpv6HeaderSize);
+  }
   slot.iov = iovec{const_cast<std::byte*>(packet.data()), packet.size()};
   message = mmsghdr{};
   message.msg_hdr.msg_name = &slot.to;
@@ -344,10 +393,12 @@ void note_failure(BatchSendResult& result, Error error) {
 BatchSendResult RawSocket::send_packets(std::span<const wire::ByteSpan> packets,
                                         std::uint32_t ifindex) {
   BatchSendResult result;
-  if (protocol_ != IPPROTO_RAW) {
+  const bool strip_header = protocol_ == kProtocolIpv6InIpv6;
+  if (protocol_ != IPPROTO_RAW && !strip_header) {
     result.failed = packets.size();
     if (!packets.empty())
-      result.first_error = make_error("send_packets on a socket not IPPROTO_RAW", EINVAL);
+      result.first_error =
+          make_error("send_packets on a socket neither IPPROTO_RAW nor protocol 41", EINVAL);
     return result;
   }
   std::array<BatchSlot, kBatchSize> slots;
@@ -355,8 +406,10 @@ BatchSendResult RawSocket::send_packets(std::span<const wire::ByteSpan> packets,
   while (!packets.empty()) {
     std::size_t count = 0;
     for (; count < packets.size() && count < kBatchSize; ++count) {
-      if (packets[count].size() < kIpv6HeaderSize) break;
-      prepare_slot(slots[count], messages[count], packets[count], ifindex);
+      if (strip_header ? !is_plain_tunnel_packet(packets[count])
+                       : packets[count].size() < kIpv6HeaderSize)
+        break;
+      prepare_slot(slots[count], messages[count], packets[count], ifindex, strip_header);
     }
     std::size_t done = 0;
     while (done < count) {
@@ -372,7 +425,9 @@ BatchSendResult RawSocket::send_packets(std::span<const wire::ByteSpan> packets,
       result.sent += static_cast<std::size_t>(n);
     }
     if (count < packets.size() && count < kBatchSize) {
-      note_failure(result, make_error("send_packets: shorter than an IPv6 header", EINVAL));
+      note_failure(result, make_error(strip_header ? "send_packets: not a plain IPv6-in-IPv6 packet"
+                                                   : "send_packets: shorter than an IPv6 header",
+                                      EINVAL));
       ++count;
     }
     packets = packets.subspan(count);

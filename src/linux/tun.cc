@@ -81,13 +81,23 @@ Status TunDevice::set_offload(unsigned flags) {
 }
 
 Status TunDevice::write(wire::ByteSpan packet) {
+  if (!vnet_header_) return write_parts(nullptr, packet);
   const std::array<std::byte, kVnetHeaderSize> nothing_to_do{};  // GSO_NONE, no flags
+  return write_parts(nothing_to_do.data(), packet);
+}
+
+Status TunDevice::write(const VnetHeader& header, wire::ByteSpan packet) {
+  if (!vnet_header_) return make_error("write with a vnet header on " + name_, EINVAL);
+  const auto encoded = header.encode();
+  return write_parts(encoded.data(), packet);
+}
+
+Status TunDevice::write_parts(const std::byte* vnet, wire::ByteSpan packet) {
   std::array<iovec, 2> parts{};
   std::size_t count = 0;
-  if (vnet_header_)
-    parts[count++] = iovec{const_cast<std::byte*>(nothing_to_do.data()), kVnetHeaderSize};
+  if (vnet != nullptr) parts[count++] = iovec{const_cast<std::byte*>(vnet), kVnetHeaderSize};
   parts[count++] = iovec{const_cast<std::byte*>(packet.data()), packet.size()};
-  const std::size_t total = packet.size() + (vnet_header_ ? kVnetHeaderSize : 0);
+  const std::size_t total = packet.size() + (vnet != nullptr ? kVnetHeaderSize : 0);
   while (true) {
     ssize_t n = ::writev(fd_.get(), parts.data(), static_cast<int>(count));
     if (n >= 0) {
@@ -128,6 +138,15 @@ VnetHeader VnetHeader::decode(std::span<const std::byte, kVnetHeaderSize> bytes)
                     .checksum_offset = word(8)};
 }
 
+std::array<std::byte, kVnetHeaderSize> VnetHeader::encode() const {
+  std::array<std::byte, kVnetHeaderSize> bytes{};
+  bytes[0] = std::byte{flags};
+  bytes[1] = std::byte{gso_type};
+  const std::uint16_t words[] = {header_length, gso_size, checksum_start, checksum_offset};
+  std::memcpy(bytes.data() + 2, words, sizeof words);
+  return bytes;
+}
+
 namespace {
 
 constexpr std::size_t kIpv6Header = 40;
@@ -137,31 +156,24 @@ constexpr std::uint8_t kTcpFin = 0x01;
 constexpr std::uint8_t kTcpPsh = 0x08;
 constexpr std::uint8_t kTcpCwr = 0x80;
 
-std::uint32_t load32(const std::byte* p) {
-  return (std::to_integer<std::uint32_t>(p[0]) << 24) |
-         (std::to_integer<std::uint32_t>(p[1]) << 16) |
-         (std::to_integer<std::uint32_t>(p[2]) << 8) | std::to_integer<std::uint32_t>(p[3]);
+// RFC 8200 §8.1: `payload_sum` (checksum_add() over the TCP payload, taken while it was
+// copied), plus the pseudo-header of TCP right after the IPv6 header (the segment's own
+// addresses and length), plus the TCP header's `tcp_header` octets as they stand.
+std::uint32_t tcp_segment_sum(wire::ByteSpan segment, std::size_t tcp_header,
+                              std::uint32_t payload_sum) {
+  const auto tcp_length = static_cast<std::uint32_t>(segment.size() - kIpv6Header);
+  std::uint32_t sum = wire::checksum_add(payload_sum, segment.subspan(8, 32));
+  sum = wire::checksum_add(sum, segment.subspan(kIpv6Header, tcp_header));
+  const std::uint64_t total =
+      std::uint64_t{sum} + (tcp_length >> 16) + (tcp_length & 0xffffu) + kTcp;
+  return static_cast<std::uint32_t>((total & 0xffffffffu) + (total >> 32));
 }
 
-void store16(std::byte* p, std::uint16_t v) {
-  p[0] = static_cast<std::byte>(v >> 8);
-  p[1] = static_cast<std::byte>(v);
-}
-
-void store32(std::byte* p, std::uint32_t v) {
-  store16(p, static_cast<std::uint16_t>(v >> 16));
-  store16(p + 2, static_cast<std::uint16_t>(v));
-}
-
-// RFC 8200 §8.1 pseudo-header over the segment's own addresses and length, then TCP itself.
-void fill_tcp_checksum(std::span<std::byte> segment) {
-  auto tcp = segment.subspan(kIpv6Header);
-  store16(tcp.data() + 16, 0);
-  wire::Ipv6Address source;
-  wire::Ipv6Address destination;
-  std::memcpy(source.bytes.data(), segment.data() + 8, 16);
-  std::memcpy(destination.bytes.data(), segment.data() + 24, 16);
-  store16(tcp.data() + 16, wire::upper_layer_checksum(source, destination, kTcp, tcp));
+void fill_tcp_checksum(std::span<std::byte> segment, std::size_t tcp_header,
+                       std::uint32_t payload_sum) {
+  wire::store_be16(segment.data() + kIpv6Header + 16, 0);
+  wire::store_be16(segment.data() + kIpv6Header + 16,
+                   wire::checksum_finish(tcp_segment_sum(segment, tcp_header, payload_sum)));
 }
 
 }  // namespace
@@ -174,7 +186,7 @@ Status complete_checksum(const VnetHeader& header, std::span<std::byte> packet) 
       wire::checksum_finish(wire::checksum_add(0, packet.subspan(header.checksum_start)));
   // RFC 768 / RFC 8200 §8.1: a computed 0 goes out as its other one's-complement form.
   if (sum == 0) sum = 0xffff;
-  store16(packet.data() + field, sum);
+  wire::store_be16(packet.data() + field, sum);
   return {};
 }
 
@@ -193,21 +205,23 @@ Result<std::size_t> segment_tcpv6(const VnetHeader& header, wire::ByteSpan packe
   const std::size_t count = payload == 0 ? 1 : (payload + header.gso_size - 1) / header.gso_size;
   if (count > lengths.size() || count * stride > out.size() || headers + header.gso_size > stride)
     return make_error("GSO packet larger than the segment buffers", EMSGSIZE);
-  const std::uint32_t sequence = load32(packet.data() + kIpv6Header + 4);
+  const std::uint32_t sequence = wire::load_be32(packet.data() + kIpv6Header + 4);
   const std::uint8_t flags = std::to_integer<std::uint8_t>(packet[kIpv6Header + 13]);
   for (std::size_t i = 0; i < count; ++i) {
     const std::size_t offset = i * header.gso_size;
     const std::size_t chunk = std::min<std::size_t>(header.gso_size, payload - offset);
     auto segment = out.subspan(i * stride, headers + chunk);
     std::memcpy(segment.data(), packet.data(), headers);
-    std::memcpy(segment.data() + headers, packet.data() + headers + offset, chunk);
-    store16(segment.data() + 4, static_cast<std::uint16_t>(segment.size() - kIpv6Header));
-    store32(segment.data() + kIpv6Header + 4, sequence + static_cast<std::uint32_t>(offset));
+    const std::uint32_t payload_sum =
+        wire::checksum_copy(0, packet.subspan(headers + offset, chunk), segment.subspan(headers));
+    wire::store_be16(segment.data() + 4, static_cast<std::uint16_t>(segment.size() - kIpv6Header));
+    wire::store_be32(segment.data() + kIpv6Header + 4,
+                     sequence + static_cast<std::uint32_t>(offset));
     std::uint8_t segment_flags = flags;
     if (i + 1 < count) segment_flags &= static_cast<std::uint8_t>(~(kTcpFin | kTcpPsh));
     if (i > 0) segment_flags &= static_cast<std::uint8_t>(~kTcpCwr);
     segment[kIpv6Header + 13] = static_cast<std::byte>(segment_flags);
-    fill_tcp_checksum(segment);
+    fill_tcp_checksum(segment, tcp_header, payload_sum);
     lengths[i] = segment.size();
   }
   return count;
@@ -219,11 +233,6 @@ constexpr std::size_t kMaxIpv6Packet = kIpv6Header + 65535;
 constexpr std::uint8_t kTcpAck = 0x10;
 constexpr std::size_t kFlagsOffset = kIpv6Header + 13;
 
-std::uint16_t load16(const std::byte* p) {
-  return static_cast<std::uint16_t>((std::to_integer<unsigned>(p[0]) << 8) |
-                                    std::to_integer<unsigned>(p[1]));
-}
-
 // Only plain data segments: ACK, perhaps PSH; never SYN, FIN, RST, URG, ECE, CWR, which the
 // receiving TCP must see on the segment they came with.
 bool plain_data_flags(wire::ByteSpan packet) {
@@ -231,39 +240,71 @@ bool plain_data_flags(wire::ByteSpan packet) {
   return (flags & kTcpAck) != 0 && (flags & ~(kTcpAck | kTcpPsh)) == 0;
 }
 
-bool checksum_verifies(wire::ByteSpan packet) {
-  wire::Ipv6Address source;
-  wire::Ipv6Address destination;
-  std::memcpy(source.bytes.data(), packet.data() + 8, 16);
-  std::memcpy(destination.bytes.data(), packet.data() + 24, 16);
-  return wire::upper_layer_checksum(source, destination, kTcp, packet.subspan(kIpv6Header)) == 0;
-}
-
 // The TCP header length of a segment that is TCP right after a complete IPv6 header, or 0.
 std::size_t tcp_header_length(wire::ByteSpan packet) {
   if (packet.size() < kIpv6Header + kTcpMinHeader) return 0;
   if (std::to_integer<std::uint8_t>(packet[6]) != kTcp) return 0;
-  if (load16(packet.data() + 4) != packet.size() - kIpv6Header) return 0;
+  if (wire::load_be16(packet.data() + 4) != packet.size() - kIpv6Header) return 0;
   const std::size_t length = (std::to_integer<std::size_t>(packet[kIpv6Header + 12]) >> 4) * 4;
   if (length < kTcpMinHeader || kIpv6Header + length > packet.size()) return 0;
   return length;
 }
 
+// RFC 8200 §8.1: the pseudo-header of TCP right after the IPv6 header, summed and folded but
+// not complemented — what a NEEDS_CSUM checksum field holds (virtio 1.1 §5.1.6.2.1).
+std::uint16_t pseudo_header_sum(wire::ByteSpan packet) {
+  const auto tcp_length = static_cast<std::uint32_t>(packet.size() - kIpv6Header);
+  std::uint32_t sum = wire::checksum_add(0, packet.subspan(8, 32));
+  sum += (tcp_length >> 16) + (tcp_length & 0xffffu) + kTcp;
+  return static_cast<std::uint16_t>(~wire::checksum_finish(sum));
+}
+
 }  // namespace
+
+std::optional<VnetHeader> offloaded_tcp_header(wire::ByteSpan packet, std::size_t max_segment) {
+  const std::size_t tcp_header = tcp_header_length(packet);
+  if (tcp_header == 0 ||
+      wire::load_be16(packet.data() + kIpv6Header + 16) != pseudo_header_sum(packet))
+    return std::nullopt;
+  const std::size_t headers = kIpv6Header + tcp_header;
+  VnetHeader header{.flags = VnetHeader::kNeedsChecksum,
+                    .header_length = static_cast<std::uint16_t>(headers),
+                    .checksum_start = kIpv6Header,
+                    .checksum_offset = 16};
+  // Segments the size the tunnel carried at most: the kernel cuts the packet again only where
+  // it must (forwarding to a link, not delivery to a local socket).
+  if (max_segment > headers && packet.size() > max_segment) {
+    header.gso_type = VnetHeader::kGsoTcpv6;
+    header.gso_size = static_cast<std::uint16_t>(max_segment - headers);
+  }
+  return header;
+}
 
 TcpCoalescer::TcpCoalescer() : buffer_(kVnetHeaderSize + kMaxIpv6Packet) {}
 
+// The segment's payload copied to `to` and its checksum verified in the same pass; false when
+// it does not verify (what was copied is then ignored: it lies past length_).
+bool TcpCoalescer::copy_verified(wire::ByteSpan packet, std::size_t headers, std::byte* to) {
+  const std::size_t payload = packet.size() - headers;
+  const std::uint32_t payload_sum =
+      wire::checksum_copy(0, packet.subspan(headers), std::span<std::byte>(to, payload));
+  return wire::checksum_finish(tcp_segment_sum(packet, headers - kIpv6Header, payload_sum)) == 0;
+}
+
 bool TcpCoalescer::start(wire::ByteSpan packet) {
   const std::size_t tcp_header = tcp_header_length(packet);
-  if (tcp_header == 0 || packet.size() == kIpv6Header + tcp_header || !plain_data_flags(packet) ||
-      !checksum_verifies(packet))
+  if (tcp_header == 0 || packet.size() == kIpv6Header + tcp_header || !plain_data_flags(packet))
     return false;
-  std::memcpy(buffer_.data() + kVnetHeaderSize, packet.data(), packet.size());
+  const std::size_t headers = kIpv6Header + tcp_header;
+  std::byte* first = buffer_.data() + kVnetHeaderSize;
+  if (!copy_verified(packet, headers, first + headers)) return false;
+  std::memcpy(first, packet.data(), headers);
   length_ = packet.size();
-  headers_ = kIpv6Header + tcp_header;
+  headers_ = headers;
   mss_ = packet.size() - headers_;
   last_payload_ = mss_;
-  next_sequence_ = load32(packet.data() + kIpv6Header + 4) + static_cast<std::uint32_t>(mss_);
+  next_sequence_ =
+      wire::load_be32(packet.data() + kIpv6Header + 4) + static_cast<std::uint32_t>(mss_);
   segments_ = 1;
   closed_ = (std::to_integer<std::uint8_t>(packet[kFlagsOffset]) & kTcpPsh) != 0;
   return true;
@@ -275,7 +316,8 @@ bool TcpCoalescer::fits(wire::ByteSpan packet) const {
   const std::size_t payload = packet.size() - headers_;
   if (closed_ || last_payload_ != mss_ || payload == 0 || payload > mss_ ||
       length_ + payload > kMaxIpv6Packet || tcp_header_length(packet) + kIpv6Header != headers_ ||
-      !plain_data_flags(packet) || load32(packet.data() + kIpv6Header + 4) != next_sequence_)
+      !plain_data_flags(packet) ||
+      wire::load_be32(packet.data() + kIpv6Header + 4) != next_sequence_)
     return false;
   auto same = [&](std::size_t from, std::size_t to) {
     return std::memcmp(first + from, packet.data() + from, to - from) == 0;
@@ -283,15 +325,15 @@ bool TcpCoalescer::fits(wire::ByteSpan packet) const {
   // Version, Traffic Class, Flow Label; Next Header, Hop Limit, addresses; ports; then the
   // TCP header past the Sequence Number, except flags (PSH) and the checksum.
   return same(0, 4) && same(6, kIpv6Header + 4) && same(kIpv6Header + 8, kFlagsOffset) &&
-         same(kFlagsOffset + 1, kIpv6Header + 16) && same(kIpv6Header + 18, headers_) &&
-         checksum_verifies(packet);
+         same(kFlagsOffset + 1, kIpv6Header + 16) && same(kIpv6Header + 18, headers_);
 }
 
 bool TcpCoalescer::add(wire::ByteSpan packet) {
   if (segments_ == 0) return start(packet);
-  if (packet.size() < headers_ || !fits(packet)) return false;
+  if (packet.size() < headers_ || !fits(packet) ||
+      !copy_verified(packet, headers_, buffer_.data() + kVnetHeaderSize + length_))
+    return false;
   const std::size_t payload = packet.size() - headers_;
-  std::memcpy(buffer_.data() + kVnetHeaderSize + length_, packet.data() + headers_, payload);
   length_ += payload;
   last_payload_ = payload;
   next_sequence_ += static_cast<std::uint32_t>(payload);
@@ -311,11 +353,8 @@ wire::ByteSpan TcpCoalescer::take() {
   if (segments_ > 1) {
     // virtio 1.1 §5.1.6.2: a GSO packet carries NEEDS_CSUM, its checksum field the pseudo-header
     // sum; the segments' checksums were verified on the way in.
-    store16(packet + 4, static_cast<std::uint16_t>(length_ - kIpv6Header));
-    const auto tcp_length = static_cast<std::uint32_t>(length_ - kIpv6Header);
-    std::uint32_t sum = wire::checksum_add(0, wire::ByteSpan(packet + 8, 32));
-    sum += (tcp_length >> 16) + (tcp_length & 0xffffu) + kTcp;
-    store16(packet + kIpv6Header + 16, static_cast<std::uint16_t>(~wire::checksum_finish(sum)));
+    wire::store_be16(packet + 4, static_cast<std::uint16_t>(length_ - kIpv6Header));
+    wire::store_be16(packet + kIpv6Header + 16, pseudo_header_sum(wire::ByteSpan(packet, length_)));
     const std::uint16_t words[] = {static_cast<std::uint16_t>(headers_),
                                    static_cast<std::uint16_t>(mss_),
                                    static_cast<std::uint16_t>(kIpv6Header), 16};

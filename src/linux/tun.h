@@ -3,8 +3,10 @@
 // persistent: the device disappears when the descriptor is closed.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -39,6 +41,7 @@ struct VnetHeader {
   std::uint16_t checksum_offset = 0;  // from checksum_start to the checksum field
 
   static VnetHeader decode(std::span<const std::byte, kVnetHeaderSize> bytes);
+  std::array<std::byte, kVnetHeaderSize> encode() const;
 };
 
 // NEEDS_CSUM: the checksum field holds the pseudo-header sum; the Internet checksum from
@@ -55,6 +58,17 @@ Status complete_checksum(const VnetHeader& header, std::span<std::byte> packet);
 Result<std::size_t> segment_tcpv6(const VnetHeader& header, wire::ByteSpan packet,
                                   std::span<std::byte> out, std::size_t stride,
                                   std::span<std::size_t> lengths);
+
+// A TCP/IPv6 packet the kernel's GRO merged from several segments before a raw socket got it
+// (tcp6_gro_complete): longer than any segment, and its checksum field holds only the folded
+// pseudo-header sum, left for a device to complete. A raw socket says neither (it has no virtio
+// header); the field does. For TCP right after the IPv6 header whose field equals that sum,
+// returns the vnet header under which a TUN takes the packet as it stands: NEEDS_CSUM, plus
+// GSO_TCPV6 in segments of at most `max_segment` octets (IPv6 header included) when its payload
+// is longer. nullopt for every other packet (write it as it is). A complete checksum that
+// happens to equal the pseudo-header sum (1 in 65536) is recomputed by the kernel: harmless for
+// an intact segment.
+std::optional<VnetHeader> offloaded_tcp_header(wire::ByteSpan packet, std::size_t max_segment);
 
 // GRO in user space: consecutive in-order TCP/IPv6 segments of one connection (TCP right after
 // the IPv6 header, every header octet equal but the Sequence Number, PSH and checksum; each
@@ -77,6 +91,7 @@ class TcpCoalescer {
  private:
   bool start(wire::ByteSpan packet);
   bool fits(wire::ByteSpan packet) const;
+  static bool copy_verified(wire::ByteSpan packet, std::size_t headers, std::byte* to);
 
   std::vector<std::byte> buffer_;  // vnet header, then the superpacket
   std::size_t length_ = 0;         // octets of the superpacket
@@ -120,10 +135,14 @@ class TunDevice {
   Status write(wire::ByteSpan packet);
   // With a vnet header: `bytes` starts with one (TcpCoalescer::take()), written as given.
   Status write_with_vnet_header(wire::ByteSpan bytes);
+  // With a vnet header: `packet` under `header` (offloaded_tcp_header()).
+  Status write(const VnetHeader& header, wire::ByteSpan packet);
 
  private:
   TunDevice(UniqueFd fd, std::string name, std::uint32_t ifindex, bool vnet_header)
       : fd_(std::move(fd)), name_(std::move(name)), ifindex_(ifindex), vnet_header_(vnet_header) {}
+  // One writev: the vnet header (when `vnet` is not null), then the packet.
+  Status write_parts(const std::byte* vnet, wire::ByteSpan packet);
 
   UniqueFd fd_;
   std::string name_;

@@ -29,6 +29,10 @@ inline void store_be16(std::byte* p, std::uint16_t v) {
   p[0] = static_cast<std::byte>(v >> 8);
   p[1] = static_cast<std::byte>(v);
 }
+inline void store_be32(std::byte* p, std::uint32_t v) {
+  store_be16(p, static_cast<std::uint16_t>(v >> 16));
+  store_be16(p + 2, static_cast<std::uint16_t>(v));
+}
 
 // Reads fields front to back. Offsets it reports are relative to the start of the outermost
 // buffer: a sub-reader created with sub() keeps counting from where its parent stood.

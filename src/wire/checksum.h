@@ -14,6 +14,9 @@ namespace mipv6::wire {
 // Adds `data` to a running 32-bit one's-complement sum (big-endian 16-bit words; an odd final
 // byte is padded with zero). Chain calls only on even-length pieces except the last.
 std::uint32_t checksum_add(std::uint32_t sum, ByteSpan data);
+// checksum_add(), copying `data` into `out` on the way (as much of it as `out` holds): one pass
+// over the octets where a copy and then a sum would take two.
+std::uint32_t checksum_copy(std::uint32_t sum, ByteSpan data, std::span<std::byte> out);
 // Folds the carries and returns the one's complement: the value to store in a checksum field.
 std::uint16_t checksum_finish(std::uint32_t sum);
 

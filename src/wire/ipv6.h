@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "wire/address.h"
 #include "wire/bytes.h"
@@ -58,5 +59,7 @@ Expected<Ipv6Header> decode_ipv6_header(ByteSpan packet);
 
 // Appends the 40-byte header, fields exactly as given (version and flow label masked to size).
 void encode_ipv6_header(Writer& out, const Ipv6Header& header);
+// The same 40 octets, written over `out` (room left in front of a packet).
+void write_ipv6_header(std::span<std::byte, kIpv6HeaderSize> out, const Ipv6Header& header);
 
 }  // namespace mipv6::wire

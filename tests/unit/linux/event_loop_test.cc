@@ -235,6 +235,63 @@ TEST_F(EventLoopPipe, WatchingTheSameDescriptorTwiceIsRefused) {
   EXPECT_EQ(loop->unwatch(write_end_.get()).error().code, ENOENT);
 }
 
+// A task runs once per round however often it was scheduled in it, after the round's events,
+// and a task scheduled before run() goes before the first wait.
+TEST_F(EventLoopPipe, ScheduledTaskRunsOnceAfterTheEventsOfItsRound) {
+  auto loop = EventLoop::create();
+  ASSERT_TRUE(loop);
+  std::vector<std::string> order;
+  const auto task = loop->add_task([&] {
+    order.push_back("task");
+    loop->stop();
+  });
+  const auto early = loop->add_task([&] {
+    order.push_back("early");
+    ASSERT_EQ(::write(write_end_.get(), "x", 1), 1);
+  });
+  ASSERT_TRUE(loop->watch(read_end_.get(), [&] {
+    char buffer[4];
+    ASSERT_EQ(::read(read_end_.get(), buffer, sizeof buffer), 1);
+    order.push_back("read");
+    loop->schedule_task(task);
+    loop->schedule_task(task);
+  }));
+  loop->schedule_task(early);
+  bool watchdog = false;
+  add_watchdog(*loop, watchdog);
+  ASSERT_TRUE(loop->run());
+  EXPECT_FALSE(watchdog);
+  EXPECT_EQ(order, (std::vector<std::string>{"early", "read", "task"}));
+}
+
+// A removed task does not run, even when it was scheduled; a task that schedules itself runs
+// again after the next round, which does not wait for an event.
+TEST(EventLoop, RemovedTaskDoesNotRunAndRescheduledTaskRunsAgain) {
+  auto loop = EventLoop::create();
+  ASSERT_TRUE(loop);
+  int removed_runs = 0;
+  int runs = 0;
+  const auto removed = loop->add_task([&] { ++removed_runs; });
+  EventLoop::TaskId self = 0;
+  self = loop->add_task([&] {
+    if (++runs == 3) {
+      loop->stop();
+      return;
+    }
+    loop->schedule_task(self);
+  });
+  loop->schedule_task(removed);
+  loop->remove_task(removed);
+  loop->schedule_task(self);
+  loop->schedule_task(12345);  // unknown: nothing happens
+  bool watchdog = false;
+  add_watchdog(*loop, watchdog);
+  ASSERT_TRUE(loop->run());
+  EXPECT_FALSE(watchdog) << "a rescheduled task must not wait for an event";
+  EXPECT_EQ(runs, 3);
+  EXPECT_EQ(removed_runs, 0);
+}
+
 TEST(EventLoop, SignalsArriveThroughTheLoop) {
   std::vector<int> received;
   {

@@ -189,6 +189,22 @@ TEST_F(Ip6tablesTest, LeftoversOfACrashedDaemonAreRemovedAndOtherRulesSurvive) {
   EXPECT_EQ(*again, 0u);
 }
 
+// A loaded table hooks every packet of the namespace: the sweep for leftovers must not load
+// the tables it looks into (it would cost the data plane on every packet, issue 8).
+TEST_F(Ip6tablesTest, LeftoverSweepLoadsNoTableAndSeesEveryLoadedOne) {
+  ASSERT_THAT(loaded_ip6tables_tables(), Not(Contains("mangle")));
+  auto removed = Ip6tablesRuleSet::remove_leftovers(*ip6tables_);
+  ASSERT_TRUE(removed) << removed.error().message;
+  EXPECT_EQ(*removed, 0u);
+  EXPECT_THAT(loaded_ip6tables_tables(), Not(Contains("mangle")));
+  EXPECT_THAT(loaded_ip6tables_tables(), Not(Contains("filter")));
+  ip6tables("-t mangle -A PREROUTING -p udp -m comment --comment mipv6d -j ACCEPT");
+  EXPECT_THAT(loaded_ip6tables_tables(), Contains("mangle"));
+  removed = Ip6tablesRuleSet::remove_leftovers(*ip6tables_);
+  ASSERT_TRUE(removed) << removed.error().message;
+  EXPECT_EQ(*removed, 1u);
+}
+
 TEST_F(Ip6tablesTest, ADifferentTagKeepsRuleSetsApart) {
   Ip6tablesRuleSet ours(*ip6tables_, "mipv6d-test");
   ASSERT_TRUE(ours.install(queue_type2_routing_rule(options())));

@@ -316,6 +316,50 @@ TEST_F(RawSocketTest, BatchOfHeaderIncludedPacketsAllArriveInOrder) {
   }
 }
 
+// The protocol-41 sender (issue 8): the kernel rebuilds each tunnel packet's outer header from
+// its addresses and Hop Limit, so the far end receives exactly the inner packets; the sender
+// takes no copy of tunnelled packets arriving for this node; a packet of another shape is
+// refused and counted, and the rest still go (RFC 2473 §3).
+TEST_F(RawSocketTest, TunnelSenderRebuildsTheOuterHeaderAndReceivesNothing) {
+  RawSocket sender = open_in(*a_, RawSocket::open_tunnel_sender);
+  auto hop_limit = [](int i) { return i == 4 ? 64 : 30 + i; };
+  RawSocket a_receiver = open_in(*a_, RawSocket::open_ipv6_in_ipv6);
+  RawSocket b_receiver = open_in(*b_, RawSocket::open_ipv6_in_ipv6);
+  const auto home = addr("2001:db8:1::100");
+  const auto correspondent = addr("2001:db8:2::1");
+  std::vector<wire::Bytes> inners;
+  std::vector<wire::Bytes> packets;
+  for (int i = 0; i < 5; ++i) {
+    wire::Bytes udp = bytes({0x10, 0x00, 0x10, 0x01, 0, 9, 0, 0, i});
+    fill_checksum(udp, home, correspondent, kUdp, 6);
+    inners.push_back(ipv6_packet(home, correspondent, kUdp, udp));
+    packets.push_back(ipv6_packet(a_address_, b_address_, kProtocolIpv6InIpv6, inners.back()));
+    packets.back()[7] = static_cast<std::byte>(hop_limit(i));  // the socket's default last
+  }
+  packets[2][2] = std::byte{0x01};  // a Flow Label: not rebuilt by the kernel, so refused
+  std::vector<wire::ByteSpan> spans(packets.begin(), packets.end());
+  auto result = sender.send_packets(spans);
+  EXPECT_EQ(result.sent, 4u);
+  EXPECT_EQ(result.failed, 1u);
+  ASSERT_TRUE(result.first_error);
+  EXPECT_EQ(result.first_error->code, EINVAL);
+  std::array<std::byte, 256> buffer{};
+  for (int i : {0, 1, 3, 4}) {
+    auto packet = receive(b_receiver, buffer);
+    ASSERT_TRUE(packet) << "packet " << i << " did not arrive";
+    ASSERT_EQ(packet->length, inners[i].size());
+    EXPECT_TRUE(std::equal(inners[i].begin(), inners[i].end(), buffer.begin())) << i;
+    EXPECT_EQ(packet->source, a_address_);
+    EXPECT_EQ(packet->hop_limit, hop_limit(i));
+  }
+  RawSocket b_sender = open_in(*b_, RawSocket::open_ipv6_in_ipv6);
+  ASSERT_TRUE(b_sender.send(inners[0], a_address_));
+  EXPECT_TRUE(receive(a_receiver, buffer)) << "the receiving socket gets it";
+  EXPECT_FALSE(receive(sender, buffer, 200)) << "the sender must not";
+  EXPECT_FALSE(is_plain_tunnel_packet(inners[0])) << "UDP, not IPv6-in-IPv6";
+  EXPECT_FALSE(is_plain_tunnel_packet(wire::ByteSpan(packets[0]).first(60)));
+}
+
 // The receiving tunnel endpoint's side: a burst is taken kBatchSize packets per call, each
 // with its own length, addresses and arrival interface, in order; then EAGAIN.
 TEST_F(RawSocketTest, BatchReceiveTakesABurstInOrder) {

@@ -23,6 +23,7 @@
 
 #include "linux/netns.h"
 #include "linux/route_netlink.h"
+#include "linux/sysctl.h"
 #include "wire/checksum.h"
 #include "wire/ipv6.h"
 
@@ -484,6 +485,117 @@ TEST(TunOffloadTest, CoalescerRefusesWhatTcpMustSeeAlone) {
   const auto pushed = segments_of(tcp_superpacket(1, kAck | kPsh, 1200));
   ASSERT_TRUE(gro.add(pushed[0]));
   EXPECT_FALSE(gro.add(segments_of(tcp_superpacket(1201, kAck, 1200))[0])) << "after PSH";
+}
+
+// What tcp6_gro_complete leaves in a merged packet: the checksum field holds the folded
+// pseudo-header sum (not complemented) over the merged length.
+wire::Bytes gro_merged(std::size_t payload) {
+  auto packet = tcp_superpacket(7000, 0x10, payload);
+  const auto tcp_length = static_cast<std::uint32_t>(packet.size() - kIpv6);
+  std::uint32_t sum = wire::checksum_add(0, wire::ByteSpan(packet).subspan(8, 32));
+  sum += (tcp_length >> 16) + (tcp_length & 0xffffu) + 6;
+  wire::store_be16(packet.data() + kIpv6 + 16,
+                   static_cast<std::uint16_t>(~wire::checksum_finish(sum)));
+  return packet;
+}
+
+// A merged packet longer than a segment: NEEDS_CSUM and GSO_TCPV6 in segments of at most
+// max_segment octets; completing the checksum gives the packet a valid one (RFC 8200 §8.1).
+TEST(TunOffloadTest, GroMergedTcpGetsNeedsChecksumAndSegmentsOfTheTunnelsSize) {
+  auto packet = gro_merged(5000);
+  const auto header = offloaded_tcp_header(packet, 1400);
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->flags, VnetHeader::kNeedsChecksum);
+  EXPECT_EQ(header->gso_type, VnetHeader::kGsoTcpv6);
+  EXPECT_EQ(header->gso_size, 1400 - (kIpv6 + 32));
+  EXPECT_EQ(header->header_length, kIpv6 + 32);
+  EXPECT_EQ(header->checksum_start, kIpv6);
+  EXPECT_EQ(header->checksum_offset, 16);
+  ASSERT_TRUE(complete_checksum(*header, packet));
+  EXPECT_EQ(wire::upper_layer_checksum(addr("2001:db8:3::2"), addr("2001:db8:1::100"), 6,
+                                       wire::ByteSpan(packet).subspan(kIpv6)),
+            0);
+}
+
+// Two small segments merged fit one segment: only the checksum is left to the kernel.
+TEST(TunOffloadTest, GroMergedTcpWithinOneSegmentGetsNeedsChecksumOnly) {
+  const auto header = offloaded_tcp_header(gro_merged(300), 1400);
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->flags, VnetHeader::kNeedsChecksum);
+  EXPECT_EQ(header->gso_type, VnetHeader::kGsoNone);
+  EXPECT_EQ(header->gso_size, 0);
+}
+
+// Everything else is written as it is: a complete checksum (valid or not), another protocol,
+// a Payload Length that is not the packet's, a TCP header longer than the packet.
+TEST(TunOffloadTest, PacketsWithoutAnOffloadedChecksumAreLeftAlone) {
+  const auto complete = segments_of(tcp_superpacket(1, 0x10, 1000)).front();
+  EXPECT_FALSE(offloaded_tcp_header(complete, 1400));
+  auto corrupted = complete;
+  corrupted[kIpv6 + 100] ^= std::byte{0x01};
+  EXPECT_FALSE(offloaded_tcp_header(corrupted, 1400));
+  auto udp = gro_merged(300);
+  udp[6] = std::byte{17};
+  EXPECT_FALSE(offloaded_tcp_header(udp, 1400));
+  auto truncated = gro_merged(300);
+  truncated.resize(truncated.size() - 1);
+  EXPECT_FALSE(offloaded_tcp_header(truncated, 1400));
+  auto long_header = gro_merged(0);
+  long_header[kIpv6 + 12] = std::byte{0xf0};  // Data Offset 15: 60 octets, past the packet
+  EXPECT_FALSE(offloaded_tcp_header(long_header, 1400));
+  EXPECT_FALSE(offloaded_tcp_header(wire::Bytes(30), 1400));
+}
+
+TEST(TunOffloadTest, VnetHeaderEncodesTheLayoutItDecodes) {
+  const VnetHeader header{.flags = VnetHeader::kNeedsChecksum,
+                          .gso_type = VnetHeader::kGsoTcpv6,
+                          .header_length = 72,
+                          .gso_size = 1188,
+                          .checksum_start = 40,
+                          .checksum_offset = 16};
+  const auto bytes = header.encode();
+  const auto back = VnetHeader::decode(bytes);
+  EXPECT_EQ(back.flags, header.flags);
+  EXPECT_EQ(back.gso_type, header.gso_type);
+  EXPECT_EQ(back.header_length, header.header_length);
+  EXPECT_EQ(back.gso_size, header.gso_size);
+  EXPECT_EQ(back.checksum_start, header.checksum_start);
+  EXPECT_EQ(back.checksum_offset, header.checksum_offset);
+}
+
+// The kernel takes a GRO-merged packet written under its offload header: forwarded to a TUN
+// without offloads, it comes out as segments of at most the given size, each with a valid
+// checksum, carrying the whole payload in order.
+TEST_F(TunTest, GroMergedPacketWrittenUnderItsOffloadHeaderIsForwardedAsValidSegments) {
+  std::optional<Sysctls> sysctls(std::in_place);
+  ASSERT_TRUE(sysctls->set("net/ipv6/conf/all/forwarding", "1"));
+  auto in = TunDevice::create("mtun%d", {.vnet_header = true});
+  ASSERT_TRUE(in) << in.error().message;
+  ASSERT_TRUE(netlink_->set_link_up(in->ifindex(), true));
+  TunDevice out = make_tun(addr("2001:db8:5::1"), addr("2001:db8:1::"));
+  const auto original = gro_merged(5000);
+  auto packet = original;
+  const auto header = offloaded_tcp_header(packet, 1400);
+  ASSERT_TRUE(header);
+  ASSERT_TRUE(in->write(*header, packet));
+  wire::Bytes stream;
+  std::vector<std::size_t> sizes;
+  while (stream.size() < 5000) {
+    auto segment = read_until(out, [](const wire::Bytes& p) {
+      return p.size() > kIpv6 + 32 && std::to_integer<std::uint8_t>(p[6]) == 6;
+    });
+    ASSERT_TRUE(segment) << "after " << stream.size() << " octets";
+    sizes.push_back(segment->size());
+    EXPECT_LE(segment->size(), 1400u);
+    EXPECT_EQ(std::to_integer<std::uint8_t>((*segment)[7]), 62) << "forwarded once";
+    EXPECT_EQ(wire::upper_layer_checksum(addr("2001:db8:3::2"), addr("2001:db8:1::100"), 6,
+                                         wire::ByteSpan(*segment).subspan(kIpv6)),
+              0);
+    stream.insert(stream.end(), segment->begin() + kIpv6 + 32, segment->end());
+  }
+  EXPECT_GE(sizes.size(), 4u);
+  EXPECT_TRUE(
+      std::equal(stream.begin(), stream.end(), original.begin() + kIpv6 + 32, original.end()));
 }
 
 }  // namespace
