@@ -31,6 +31,7 @@ Usage: scripts/bench_daemon.py [--bin-dir build/release/apps] [--seconds 5] [--b
                                [--log-dir DIR]
 """
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -86,7 +87,7 @@ class Lab:
         self.processes.append((name, process))
         return process
 
-    def build(self):
+    def build(self, gro=False):
         for role, name in self.ns.items():
             run("ip", "netns", "add", name)
             self.created.append(name)
@@ -107,10 +108,22 @@ class Lab:
         for device, role in (("cn0", "cn"), ("mn0", "mn"), ("home0", "home"), ("ha-cn", "ha"),
                              ("ha-mn", "ha"), ("ha-home", "ha")):
             self.wait_operational(role, device)
+        if gro:
+            self.enable_gro()
         self.exec("cn", "ip", "-6", "route", "add", "default", "via", CN_ROUTER, "dev", "cn0")
         self.exec("mn", "ip", "-6", "route", "add", "default", "via", FOREIGN_ROUTER, "dev",
                   "mn0")
         self.exec("home", "ip", "-6", "route", "add", "default", "via", HA_HOME, "dev", "home0")
+
+    def enable_gro(self):
+        """GRO on the two ends of the tunnel (mn0, ha-mn), as a physical NIC has it by default,
+        so that the daemons' raw sockets get TCP segments merged with the checksum left partial.
+        veth runs GRO only in NAPI (on with GRO), only for a socket's packets when
+        rx-udp-gro-forwarding is on, and merges only what queued up between two polls, which
+        threaded NAPI lets happen (the sender no longer polls for the receiver)."""
+        for role, device in (("mn", "mn0"), ("ha", "ha-mn")):
+            self.exec(role, "ethtool", "-K", device, "gro", "on", "rx-udp-gro-forwarding", "on")
+            self.exec(role, "sh", "-c", f"echo 1 > /sys/class/net/{device}/threaded")
 
     def veth(self, role_a, device_a, role_b, device_b):
         run("ip", "link", "add", device_a, "netns", self.ns[role_a], "type", "veth", "peer",
@@ -519,13 +532,15 @@ def keep_logs(tmp, log_dir):
             shutil.copy(os.path.join(tmp, name), log_dir)
 
 
-def bench_in(tmp, bin_dir, seconds):
-    """bench() in the temporary directory `tmp`."""
+@contextlib.contextmanager
+def registered_tunnel(tmp, bin_dir, problems, gro=False):
+    """The lab up, radvd and both daemons running, the home address registered and reachable
+    from cn through the tunnel: yields (lab, daemons). Afterwards the daemons are stopped and
+    the lab removed; what went wrong on the way out is appended to `problems`."""
     lab = Lab(tmp)
     daemons = Daemons(lab, bin_dir)
-    problems = []
     try:
-        lab.build()
+        lab.build(gro=gro)
         wait_reachable(lab, "cn", CARE_OF)
         with open(os.path.join(tmp, "radvd.conf"), "w") as f:
             f.write(radvd_config())
@@ -538,18 +553,28 @@ def bench_in(tmp, bin_dir, seconds):
         log(f"home address {HOME_ADDRESS} registered {time.monotonic() - started:.2f} s "
             "after the daemons started")
         wait_reachable(lab, "cn", HOME_ADDRESS)
-        lines = bench_lines(*measure(lab, seconds))
-        print_tunnel_counters(daemons)
-        print_tun_drops(lab)
-        print_raw_socket_drops(lab)
-    except (BenchError, OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
-        # ValueError/KeyError: an answer (iperf3's or mipv6ctl's JSON) without what it should hold.
-        log(f"failed: {e!r}" if not isinstance(e, BenchError) else f"failed: {e}")
+        yield lab, daemons
+    except BaseException:
         daemons.tail_logs()
-        lines, problems = error_lines(e), [str(e)]
+        raise
     finally:
         problems += daemons.stop()
         lab.close()
+
+
+def bench_in(tmp, bin_dir, seconds):
+    """bench() in the temporary directory `tmp`."""
+    problems = []
+    try:
+        with registered_tunnel(tmp, bin_dir, problems) as (lab, daemons):
+            lines = bench_lines(*measure(lab, seconds))
+            print_tunnel_counters(daemons)
+            print_tun_drops(lab)
+            print_raw_socket_drops(lab)
+    except (BenchError, OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
+        # ValueError/KeyError: an answer (iperf3's or mipv6ctl's JSON) without what it should hold.
+        log(f"failed: {e!r}" if not isinstance(e, BenchError) else f"failed: {e}")
+        lines, problems = error_lines(e), problems + [str(e)]
     return lines, problems
 
 

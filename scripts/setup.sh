@@ -11,7 +11,7 @@ packages=(
   libssl-dev libmnl-dev libnetfilter-queue-dev libtomlplusplus-dev nlohmann-json3-dev
   libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   # test peers and tools
-  python3 python3-scapy tshark radvd iperf3 socat iproute2 iptables valgrind
+  python3 python3-scapy tshark radvd iperf3 socat iproute2 iptables valgrind ethtool
 )
 
 missing=()

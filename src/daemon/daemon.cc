@@ -58,21 +58,18 @@ class SystemRng final : public core::Rng {
 };
 
 // A raw socket hands over what follows the IPv6 header; the engines want whole packets
-// (core::RxPacket), so the header is rebuilt from what the kernel reported (addresses, hop limit).
-wire::Bytes rebuild_packet(const linux_dp::ReceivedPacket& received, std::uint8_t next_header,
-                           wire::ByteSpan payload) {
+// (core::RxPacket), so the header is rebuilt from what the kernel reported (addresses, hop limit)
+// in the room left for it in front of the payload: `slot` holds that room, then the payload.
+wire::ByteSpan rebuild_packet(const linux_dp::ReceivedPacket& received, std::uint8_t next_header,
+                              std::span<std::byte> slot) {
   wire::Ipv6Header header;
-  header.payload_length = static_cast<std::uint16_t>(payload.size());
+  header.payload_length = static_cast<std::uint16_t>(received.length);
   header.next_header = next_header;
   header.hop_limit = static_cast<std::uint8_t>(received.hop_limit.value_or(64));
   header.source = received.source;
   header.destination = received.destination;
-  wire::Bytes packet;
-  packet.reserve(40 + payload.size());
-  wire::Writer writer(packet);
-  wire::encode_ipv6_header(writer, header);
-  packet.insert(packet.end(), payload.begin(), payload.end());
-  return packet;
+  wire::write_ipv6_header(slot.first<wire::kIpv6HeaderSize>(), header);
+  return wire::ByteSpan(slot.first(wire::kIpv6HeaderSize + received.length));
 }
 
 std::optional<std::uint8_t> icmpv6_type(const core::RxPacket& packet) {
@@ -356,33 +353,48 @@ linux_dp::Status Daemon::shutdown() {
 // Intake
 
 void Daemon::read_socket(linux_dp::RawSocket& socket) {
-  static std::array<std::byte, kPacketBuffer> buffer;
+  constexpr std::size_t kBatch = linux_dp::RawSocket::kBatchSize;
+  // One recvmmsg() per burst (a tunnel endpoint takes a TCP window of segments at a time); each
+  // payload lands after room for the IPv6 header, rebuilt in place.
+  static std::vector<std::byte> slots(kBatch * kPacketBuffer);
+  static const auto buffers = [] {
+    std::array<std::span<std::byte>, kBatch> spans;
+    for (std::size_t i = 0; i < kBatch; ++i)
+      spans[i] = std::span(slots).subspan(i * kPacketBuffer + wire::kIpv6HeaderSize,
+                                          kPacketBuffer - wire::kIpv6HeaderSize);
+    return spans;
+  }();
+  static std::array<linux_dp::ReceivedPacket, kBatch> packets;
   // Bounded, like NfQueue::process(): under a flood one socket never runs dry, and reading it
   // to the end would starve the queue, the other sockets and the timers (found by
   // tests/daemon/test_flood.py). epoll is level-triggered: the rest waits for the next round.
-  for (int read = 0; read < kMaxReadsPerWakeup; ++read) {
-    auto received = socket.receive(buffer);
+  for (int read = 0; read < kMaxReadsPerWakeup;) {
+    auto received = socket.receive_batch(buffers, packets);
     if (!received) {
       if (received.error().code != EAGAIN && received.error().code != EWOULDBLOCK)
         ++counters_.receive_errors;
       return;
     }
-    if (received->truncated) {
-      ++counters_.dropped_truncated;
-      continue;
+    for (std::size_t i = 0; i < *received; ++i) {
+      if (packets[i].truncated) {
+        ++counters_.dropped_truncated;
+        continue;
+      }
+      on_received(socket, packets[i], std::span(slots).subspan(i * kPacketBuffer, kPacketBuffer));
     }
-    on_received(socket, *received, wire::ByteSpan(buffer.data(), received->length));
+    if (*received < kBatch) return;  // the queue is empty
+    read += static_cast<int>(*received);
   }
 }
 
 void Daemon::on_received(const linux_dp::RawSocket& socket,
-                         const linux_dp::ReceivedPacket& received, wire::ByteSpan payload) {
+                         const linux_dp::ReceivedPacket& received, std::span<std::byte> slot) {
   const core::TimePoint now = linux_dp::MonotonicClock::now();
   const auto protocol = static_cast<std::uint8_t>(socket.protocol());
-  wire::Bytes packet = rebuild_packet(received, protocol, payload);
+  const wire::ByteSpan packet = rebuild_packet(received, protocol, slot);
   if (protocol == linux_dp::kProtocolIpv6InIpv6) {
     ++counters_.tunnelled_received;
-    on_tunnelled(std::move(packet), received.ifindex, now);
+    on_tunnelled(packet, received.ifindex, now);
     return;
   }
   if (protocol == linux_dp::kProtocolEsp) {
@@ -407,7 +419,7 @@ void Daemon::on_received(const linux_dp::RawSocket& socket,
   dispatch_signalling(*rx, now);
 }
 
-void Daemon::on_tunnelled(wire::Bytes outer, std::uint32_t ifindex, core::TimePoint now,
+void Daemon::on_tunnelled(wire::ByteSpan outer, std::uint32_t ifindex, core::TimePoint now,
                           core::Protection protection, std::uint32_t spi) {
   auto rx = core::make_rx_packet(outer, ifindex);
   if (!rx) {
@@ -436,7 +448,7 @@ void Daemon::on_esp(wire::ByteSpan packet, const wire::PacketLayout& layout, std
   auto opened = security_->open(packet, layout);
   if (!opened) return;  // counted by the security layer
   if (opened->protection == core::Protection::kEspTunnel) {
-    on_tunnelled(std::move(opened->packet), ifindex, now, opened->protection, opened->spi);
+    on_tunnelled(opened->packet, ifindex, now, opened->protection, opened->spi);
     return;
   }
   auto rx = core::make_rx_packet(opened->packet, ifindex);

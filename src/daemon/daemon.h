@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -94,9 +95,10 @@ class Daemon {
   void refresh_local_addresses();
 
   void read_socket(linux_dp::RawSocket& socket);
+  // `slot`: room for the IPv6 header the kernel took off, then the received payload.
   void on_received(const linux_dp::RawSocket& socket, const linux_dp::ReceivedPacket& received,
-                   wire::ByteSpan payload);
-  void on_tunnelled(wire::Bytes outer, std::uint32_t ifindex, core::TimePoint now,
+                   std::span<std::byte> slot);
+  void on_tunnelled(wire::ByteSpan outer, std::uint32_t ifindex, core::TimePoint now,
                     core::Protection protection = core::Protection::kNone, std::uint32_t spi = 0);
   void on_esp(wire::ByteSpan packet, const wire::PacketLayout& layout, std::uint32_t ifindex,
               core::TimePoint now);

@@ -84,6 +84,7 @@ std::vector<std::pair<std::string_view, std::uint64_t>> HomeAgentRoleCounters::l
           {"intercepted_not_tunnelled", intercepted_not_tunnelled},
           {"packets_encapsulated", packets_encapsulated},
           {"reverse_tunnel_forwarded", reverse_tunnel_forwarded},
+          {"reverse_tunnel_gro_packets", reverse_tunnel_gro_packets},
           {"reverse_tunnel_refused", reverse_tunnel_refused},
           {"reverse_tunnel_malformed", reverse_tunnel_malformed},
           {"tun_write_failed", tun_write_failed},
@@ -108,7 +109,6 @@ HomeAgentRole::HomeAgentRole(const HomeAgentSection& config, Services& services)
       segments_(kSegmentSlots * kSegmentStride),
       segment_lengths_(kSegmentSlots) {
   batch_.reserve(kPacketsPerWakeup + kSegmentSlots);
-  header_.reserve(kTunnelHeader);
 }
 
 HomeAgentRole::~HomeAgentRole() {
@@ -539,11 +539,17 @@ bool HomeAgentRole::on_tunnelled(const core::RxPacket& outer, wire::ByteSpan inn
   }
   // Into the TUN: the kernel forwards it, as if it had arrived from the mobile node's home link
   // (or delivers it, when it is for this node).
-  auto length = static_cast<std::size_t>(wire::kIpv6HeaderSize + header->payload_length);
-  if (auto written = tun_->write(inner.first(length)); !written) {
+  const auto packet =
+      inner.first(static_cast<std::size_t>(wire::kIpv6HeaderSize + header->payload_length));
+  // TCP that GRO on the care-of side of this node merged goes whole; the kernel cuts it again
+  // on the way out. The segments the mobile node sent were sized for a path this node cannot
+  // see, so they are cut to the IPv6 minimum MTU, which every path carries (RFC 8200 §5).
+  const auto offload = linux_dp::offloaded_tcp_header(packet, core::kIpv6MinimumMtu);
+  if (auto written = offload ? tun_->write(*offload, packet) : tun_->write(packet); !written) {
     ++counters_.tun_write_failed;
     return true;
   }
+  if (offload) ++counters_.reverse_tunnel_gro_packets;
   ++counters_.reverse_tunnel_forwarded;
   return true;
 }
@@ -773,18 +779,16 @@ void HomeAgentRole::tunnel_superpacket(wire::ByteSpan packet, const linux_dp::Vn
     tunnel(area.subspan(i * kSegmentStride, kSegmentStride), segment_lengths_[i], targets);
 }
 
-// The header wire::encapsulate builds (hop limit 64, traffic class and flow label 0), encoded
-// into a buffer whose capacity stays, then copied in front of the packet.
+// The header wire::encapsulate builds (hop limit 64, traffic class and flow label 0), written
+// in front of the packet.
 void HomeAgentRole::write_tunnel_header(std::span<std::byte> out, const core::TunnelTarget& target,
                                         std::size_t inner_length) {
-  header_.clear();
-  wire::Writer writer(header_);
-  wire::encode_ipv6_header(writer, {.payload_length = static_cast<std::uint16_t>(inner_length),
-                                    .next_header = wire::ip_proto::kIpv6,
-                                    .hop_limit = wire::TunnelSpec{}.hop_limit,
-                                    .source = target.local_address,
-                                    .destination = target.care_of_address});
-  std::copy(header_.begin(), header_.end(), out.begin());
+  wire::write_ipv6_header(out.first<wire::kIpv6HeaderSize>(),
+                          {.payload_length = static_cast<std::uint16_t>(inner_length),
+                           .next_header = wire::ip_proto::kIpv6,
+                           .hop_limit = wire::TunnelSpec{}.hop_limit,
+                           .source = target.local_address,
+                           .destination = target.care_of_address});
 }
 
 void HomeAgentRole::flush_batch() {

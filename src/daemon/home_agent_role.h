@@ -43,6 +43,7 @@ struct HomeAgentRoleCounters {
   std::uint64_t intercepted_not_tunnelled = 0;  // multicast the engine does not tunnel
   std::uint64_t packets_encapsulated = 0;
   std::uint64_t reverse_tunnel_forwarded = 0;
+  std::uint64_t reverse_tunnel_gro_packets = 0;  // of those: TCP merged by GRO (partial checksum)
   std::uint64_t reverse_tunnel_refused = 0;  // §10.4.5: not from the registered care-of address
   std::uint64_t reverse_tunnel_malformed = 0;
   std::uint64_t tun_write_failed = 0;
@@ -184,7 +185,6 @@ class HomeAgentRole final : public Role {
   std::vector<std::byte> segments_;    // segments of superpackets, kSegmentStride apart
   std::vector<std::size_t> segment_lengths_;
   std::size_t segments_used_ = 0;         // segment slots holding packets in batch_
-  wire::Bytes header_;                    // the tunnel header being encoded (capacity reused)
   std::vector<core::NodeEvent> results_;  // DadResults to hand to the engine after the batch
   bool home_link_down_ = false;
   HomeAgentRoleCounters counters_;

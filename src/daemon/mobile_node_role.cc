@@ -43,6 +43,7 @@ constexpr std::array kRoleCounters = {
     "tunnelled_not_from_home_agent",  // dropped: §11.3.3 outer source check
     "tunnelled_not_home_address",     // not delivered: the inner destination is no home address
     "tunnelled_delivered",            // written into the TUN for the applications
+    "tunnelled_gro_packets",          // of those: TCP the kernel's GRO had merged already
     "tun_write_failed",
     "queued_type2_accepted",  // data with a Type 2 Routing header, rewritten and accepted
     "dropped_bad_type2",      // §11.3.3 checks failed (added to the engine's counter)
@@ -218,9 +219,7 @@ linux_dp::Status MobileNodeRole::open_tun() {
   auto tun = linux_dp::TunDevice::create("mip6mn%d", {.vnet_header = true});
   if (!tun) return tun.error();
   tun_.emplace(std::move(*tun));
-  auto flush = services_.loop.add_timer([this] { on_flush_timer(); });
-  if (!flush) return flush.error();
-  flush_timer_ = *flush;
+  flush_task_ = services_.loop.add_task([this] { on_flush(); });
   // No link-local address on the TUN: nothing but the home address is ever sent from it.
   (void)services_.sysctls.set("net/ipv6/conf/" + tun_->name() + "/addr_gen_mode",
                               std::to_string(kAddrGenModeNone));
@@ -229,6 +228,7 @@ linux_dp::Status MobileNodeRole::open_tun() {
     smallest = smallest == 0 ? iface.mtu : std::min(smallest, iface.mtu);
   const std::uint32_t mtu = std::max(kMinimumMtu, smallest - std::min(smallest, kTunnelHeaderSize));
   if (auto s = tun_->set_mtu(mtu); !s) return s;
+  tun_mtu_ = mtu;
   if (auto s = services_.netlink.set_link_up(tun_->ifindex(), true); !s) return s;
   return services_.loop.watch(tun_->fd(),
                               [this] { on_tun_readable(linux_dp::MonotonicClock::now()); });
@@ -265,10 +265,9 @@ void MobileNodeRole::stop(core::TimePoint /*now*/) {
     timer_.reset();
   }
   flush_coalesced();
-  if (flush_timer_) {
-    (void)services_.loop.remove_timer(*flush_timer_);
-    flush_timer_.reset();
-    flush_armed_ = false;
+  if (flush_task_) {
+    services_.loop.remove_task(*flush_task_);
+    flush_task_.reset();
     input_pending_ = false;
   }
   if (tun_) {
@@ -613,17 +612,27 @@ bool MobileNodeRole::on_tunnelled(const core::RxPacket& outer, wire::ByteSpan in
   return true;
 }
 
+// After the round's events: the burst they brought is complete.
 bool MobileNodeRole::arm_flush() {
-  if (flush_armed_) return true;
-  if (!flush_timer_) return false;
-  flush_armed_ =
-      services_.loop.arm_timer(*flush_timer_, linux_dp::MonotonicClock::now()).has_value();
-  return flush_armed_;
+  if (!flush_task_) return false;
+  services_.loop.schedule_task(*flush_task_);
+  return true;
 }
 
 void MobileNodeRole::deliver(wire::ByteSpan inner) {
   if (!tun_) {
     count("tun_write_failed");
+    return;
+  }
+  // GRO on the care-of interface already merged this one: it goes whole, after what is pending.
+  if (auto offload = linux_dp::offloaded_tcp_header(inner, tun_mtu_)) {
+    flush_coalesced();
+    if (!tun_->write(*offload, inner)) {
+      count("tun_write_failed");
+      return;
+    }
+    count("tunnelled_gro_packets");
+    count("tunnelled_delivered");
     return;
   }
   // In order: a packet that cannot join the pending superpacket goes after it.
@@ -656,8 +665,7 @@ void MobileNodeRole::flush_coalesced() {
   if (segments > 1) count("tun_superpackets");
 }
 
-void MobileNodeRole::on_flush_timer() {
-  flush_armed_ = false;
+void MobileNodeRole::on_flush() {
   flush_coalesced();
   if (input_pending_) {
     input_pending_ = false;

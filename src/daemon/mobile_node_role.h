@@ -134,9 +134,9 @@ class MobileNodeRole final : public Role {
   // RFC 2473 §3: the decapsulated packet into the TUN, TCP segments coalesced (gro_).
   void deliver(wire::ByteSpan inner);
   void flush_coalesced();
-  // Arms the flush timer (once per burst); false when it could not be.
+  // Schedules the flush after this round's events (once per burst); false before start().
   bool arm_flush();
-  void on_flush_timer();
+  void on_flush();
   void send_data(wire::ByteSpan packet, std::string_view drop_reason);
 
   Interface* find_interface(std::uint32_t ifindex);
@@ -151,14 +151,14 @@ class MobileNodeRole final : public Role {
   std::unique_ptr<core::MobileNode> engine_;
   std::vector<Interface> interfaces_;
   std::optional<linux_dp::TunDevice> tun_;
+  std::uint32_t tun_mtu_ = 0;          // the largest inner packet the tunnel carries
   std::vector<std::byte> tun_buffer_;  // one packet read from the TUN
   std::optional<linux_dp::EventLoop::TimerId> timer_;
   // What one burst of tunnelled packets coalesces into; written when the burst is over (the
   // flush timer, armed already expired, fires once the daemon's read loop has drained the
   // tunnel socket) or when a packet that does not fit arrives.
   linux_dp::TcpCoalescer gro_;
-  std::optional<linux_dp::EventLoop::TimerId> flush_timer_;
-  bool flush_armed_ = false;
+  std::optional<linux_dp::EventLoop::TaskId> flush_task_;  // runs after a round's packets
   bool input_pending_ = false;  // data fed to the engine whose after_input() waits for the flush
   std::optional<core::TunnelRoute> tunnel_;              // the reverse tunnel, when one exists
   std::vector<linux_dp::InstalledObject> home_objects_;  // installed for the home address

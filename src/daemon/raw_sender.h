@@ -1,4 +1,5 @@
-// The daemon's Sender (role.h): a header-included raw IPv6 socket whose packets carry SO_MARK
+// The daemon's Sender (role.h): a header-included raw IPv6 socket (and a protocol-41 one for
+// tunnelled packets, RawSocket::open_tunnel_sender) whose packets carry SO_MARK
 // kSignallingMark, so that the bypass rule routes them by the main table, around the TUN routes
 // of the roles (DESIGN.md §3). Failures are counted, not fatal: a packet that cannot be sent
 // (no route yet, interface gone) is lost like any datagram, and the protocol retransmits.
@@ -33,7 +34,8 @@ class RawSender final : public Sender {
   explicit RawSender(linux_dp::RawSocket socket) : socket_(std::move(socket)) {}
 
   linux_dp::RawSocket socket_;
-  std::optional<linux_dp::LinkSender> link_sender_;  // opened at its first use
+  std::optional<linux_dp::RawSocket> tunnel_socket_;  // plain IPv6-in-IPv6 packets (issue 8)
+  std::optional<linux_dp::LinkSender> link_sender_;   // opened at its first use
   std::uint64_t sent_ = 0;
   std::uint64_t failed_ = 0;
 };
