@@ -19,6 +19,9 @@ says the home address is registered, iperf3 measures, each in the same run:
   - 64-byte UDP datagrams (iperf3 -u -l 64 -b 0) to the home address against the same to the
     care-of address: datagrams per second that reached the mobile node.
 
+Each figure is the median of --repeats runs, tunnelled and plain runs alternating: on two
+shared cores one plain TCP run can differ from the next by a quarter.
+
 Prints the BENCH lines of DESIGN.md §5 (and writes them to --bench-out for the summary of
 scripts/bench.sh); as evidence of what carried the traffic and where it was lost, the daemons'
 tunnel counters, the kernel's counters of their TUN devices and the receive-buffer drops of the
@@ -27,8 +30,8 @@ behind (rules, routes, TUN devices, ip6tables rules, sysctls). Without root, ipe
 the binaries it prints one SKIP line saying why, no BENCH line, and exits 0. Exit status 1 when
 a measurement failed (its BENCH lines say ERROR) or a daemon misbehaved.
 
-Usage: scripts/bench_daemon.py [--bin-dir build/release/apps] [--seconds 5] [--bench-out FILE]
-                               [--log-dir DIR]
+Usage: scripts/bench_daemon.py [--bin-dir build/release/apps] [--seconds 5] [--repeats 3]
+                               [--bench-out FILE] [--log-dir DIR]
 """
 import argparse
 import contextlib
@@ -36,6 +39,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -426,18 +430,25 @@ def udp_pps(result):
     return pps
 
 
-def measure(lab, seconds):
-    """The tunnelled figures and their plain baselines, each pair back to back: (TCP Mbit/s
-    tunnelled, plain, UDP datagrams/s tunnelled, plain)."""
-    log(f"TCP {seconds} s to the care-of address {CARE_OF} (plainly routed by the HA)")
-    tcp_plain = tcp_mbps(iperf(lab, CARE_OF, seconds))
-    log(f"TCP {seconds} s to the home address {HOME_ADDRESS} (HA tunnel both ways)")
-    tcp_tunnel = tcp_mbps(iperf(lab, HOME_ADDRESS, seconds))
-    log(f"UDP 64-byte datagrams {seconds} s to {CARE_OF}")
-    pps_plain = udp_pps(iperf(lab, CARE_OF, seconds, udp=True))
-    log(f"UDP 64-byte datagrams {seconds} s to {HOME_ADDRESS}")
-    pps_tunnel = udp_pps(iperf(lab, HOME_ADDRESS, seconds, udp=True))
-    return tcp_tunnel, tcp_plain, pps_tunnel, pps_plain
+def measure(lab, seconds, repeats):
+    """The tunnelled figures and their plain baselines: (TCP Mbit/s tunnelled, plain, UDP
+    datagrams/s tunnelled, plain), each the median of `repeats` runs, plain and tunnelled runs
+    alternating so that both see the same drift of the shared machine."""
+    samples = {"tcp_plain": [], "tcp_tunnel": [], "pps_plain": [], "pps_tunnel": []}
+    for run in range(1, repeats + 1):
+        log(f"TCP {seconds} s to the care-of address {CARE_OF} (plainly routed by the HA), "
+            f"run {run} of {repeats}")
+        samples["tcp_plain"].append(tcp_mbps(iperf(lab, CARE_OF, seconds)))
+        log(f"TCP {seconds} s to the home address {HOME_ADDRESS} (HA tunnel both ways), "
+            f"run {run} of {repeats}")
+        samples["tcp_tunnel"].append(tcp_mbps(iperf(lab, HOME_ADDRESS, seconds)))
+    for run in range(1, repeats + 1):
+        log(f"UDP 64-byte datagrams {seconds} s to {CARE_OF}, run {run} of {repeats}")
+        samples["pps_plain"].append(udp_pps(iperf(lab, CARE_OF, seconds, udp=True)))
+        log(f"UDP 64-byte datagrams {seconds} s to {HOME_ADDRESS}, run {run} of {repeats}")
+        samples["pps_tunnel"].append(udp_pps(iperf(lab, HOME_ADDRESS, seconds, udp=True)))
+    median = {name: statistics.median(values) for name, values in samples.items()}
+    return median["tcp_tunnel"], median["tcp_plain"], median["pps_tunnel"], median["pps_plain"]
 
 
 def bench_lines(tcp_tunnel, tcp_plain, pps_tunnel, pps_plain):
@@ -515,11 +526,11 @@ def skip_reason(bin_dir):
     return None
 
 
-def bench(bin_dir, seconds, log_dir=None):
+def bench(bin_dir, seconds, repeats, log_dir=None):
     """Returns (BENCH lines, problems); problems make the exit status 1."""
     with tempfile.TemporaryDirectory(prefix="mipv6b-") as tmp:
         try:
-            return bench_in(tmp, bin_dir, seconds)
+            return bench_in(tmp, bin_dir, seconds, repeats)
         finally:
             if log_dir:
                 keep_logs(tmp, log_dir)
@@ -562,12 +573,12 @@ def registered_tunnel(tmp, bin_dir, problems, gro=False):
         lab.close()
 
 
-def bench_in(tmp, bin_dir, seconds):
+def bench_in(tmp, bin_dir, seconds, repeats):
     """bench() in the temporary directory `tmp`."""
     problems = []
     try:
         with registered_tunnel(tmp, bin_dir, problems) as (lab, daemons):
-            lines = bench_lines(*measure(lab, seconds))
+            lines = bench_lines(*measure(lab, seconds, repeats))
             print_tunnel_counters(daemons)
             print_tun_drops(lab)
             print_raw_socket_drops(lab)
@@ -583,11 +594,13 @@ def main():
     parser.add_argument("--bin-dir", default="build/release/apps",
                         help="where mipv6d/mipv6d and mipv6ctl/mipv6ctl are")
     parser.add_argument("--seconds", type=int, default=5, help="length of each iperf3 run")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of each measurement; the figures are their medians")
     parser.add_argument("--bench-out", help="also write the BENCH lines to this file")
     parser.add_argument("--log-dir", help="keep the configurations and the daemons' and radvd's "
                         "logs in this directory")
     args = parser.parse_args()
-    return run_bench("bench_daemon", lambda: bench(args.bin_dir, args.seconds, args.log_dir),
+    return run_bench("bench_daemon", lambda: bench(args.bin_dir, args.seconds, args.repeats, args.log_dir),
                      skip_reason(args.bin_dir), args.bench_out)
 
 

@@ -254,12 +254,19 @@ linux_dp::Status Daemon::open_intake() {
 // DESIGN.md §3: the ip6tables NFQUEUE target in raw PREROUTING, before the kernel's extension
 // header processing would drop a Home Address option (RFC 6275 §6.3) or a Type 2 Routing header
 // with Segments Left 1 (§6.4). --queue-bypass: while no daemon listens, packets go on unseen.
+// Only the rules the roles need: every packet of the namespace is matched against each one.
 linux_dp::Status Daemon::install_queue_rules() {
   queue_rules_ = std::make_unique<linux_dp::Ip6tablesRuleSet>(*ip6tables_);
   const linux_dp::QueueRuleOptions options{.queue_number = kDefaultQueueNumber, .bypass = true};
-  if (auto s = queue_rules_->install(linux_dp::queue_destination_options_rule(options)); !s)
-    return s;
-  return queue_rules_->install(linux_dp::queue_type2_routing_rule(options));
+  // A Home Address option reaches a home agent (§10.3.1: BU, MPS) and a correspondent (§9.3.1).
+  if (config_.home_agent || config_.has_role(RoleKind::kCorrespondent)) {
+    if (auto s = queue_rules_->install(linux_dp::queue_destination_options_rule(options)); !s)
+      return s;
+  }
+  // A Type 2 Routing header reaches a mobile node (§11.3.3: BA, data from a correspondent).
+  if (config_.mobile_node)
+    return queue_rules_->install(linux_dp::queue_type2_routing_rule(options));
+  return {};
 }
 
 linux_dp::Status Daemon::start_roles(core::TimePoint now) {

@@ -241,6 +241,12 @@ def snapshot(ns):
     return state
 
 
+def queue_rules(ns):
+    """The daemon's NFQUEUE rules in `ns` (raw PREROUTING, tagged mipv6d), as -S prints them."""
+    return [line for line in run(IP6TABLES, "-t", "raw", "-S", ns=ns).splitlines()
+            if "--comment mipv6d" in line]
+
+
 def _read_in_ns(ns, path):
     with in_netns(ns):
         try:

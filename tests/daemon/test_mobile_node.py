@@ -25,8 +25,8 @@ from mipv6d_testlib import (  # noqa: E402
     MH_BA, MH_BRR, MH_BU, MH_COT, MH_COTI, MH_HOT, MH_HOTI, NamespaceTestCase, OPT_ALT_COA,
     OPT_BAD, OPT_NONCE_INDICES, add_address, addr_bytes, addr_text, binding_authenticator,
     checksum_valid, frame, icmpv6, in_netns, kbm, main, mobility, mobility_header, pad_to,
-    parse, pseudo_header_checksum, raw_ipv6, run, snapshot, traces, veth, wait_operational,
-    wait_until)
+    parse, pseudo_header_checksum, queue_rules, raw_ipv6, run, snapshot, traces, veth,
+    wait_operational, wait_until)
 from scapy.all import Ether  # noqa: E402
 from scapy.layers.inet6 import (  # noqa: E402
     ICMPv6ND_NA, ICMPv6ND_RA, ICMPv6NDOptDstLLAddr, ICMPv6NDOptPrefixInfo, ICMPv6NDOptSrcLLAddr,
@@ -148,6 +148,13 @@ class MobileNodeTestCase(NamespaceTestCase):
 
 
 class MobileNodeTest(MobileNodeTestCase):
+    def test_only_the_type2_routing_header_rule_is_installed_6_4_11_3_3(self):
+        # §11.3.3: a mobile node takes packets with a Type 2 Routing header (§6.4) from NFQUEUE;
+        # a Home Address option never reaches it, so every packet is spared that rule.
+        rules = queue_rules(self.mn)
+        self.assertEqual(len(rules), 1, rules)
+        self.assertIn("-m rt --rt-type 2", rules[0])
+
     def test_home_registration_fields_11_7_1(self):
         parsed, bu = self.wait_for_home_registration()
         care_of = parsed.source
