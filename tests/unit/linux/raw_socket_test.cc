@@ -322,15 +322,15 @@ TEST_F(RawSocketTest, BatchOfHeaderIncludedPacketsAllArriveInOrder) {
 // refused and counted, and the rest still go (RFC 2473 §3).
 TEST_F(RawSocketTest, TunnelSenderRebuildsTheOuterHeaderAndReceivesNothing) {
   RawSocket sender = open_in(*a_, RawSocket::open_tunnel_sender);
-  auto hop_limit = [](int i) { return i == 4 ? 64 : 30 + i; };
+  auto hop_limit = [](std::size_t i) { return i == 4 ? 64 : 30 + static_cast<int>(i); };
   RawSocket a_receiver = open_in(*a_, RawSocket::open_ipv6_in_ipv6);
   RawSocket b_receiver = open_in(*b_, RawSocket::open_ipv6_in_ipv6);
   const auto home = addr("2001:db8:1::100");
   const auto correspondent = addr("2001:db8:2::1");
   std::vector<wire::Bytes> inners;
   std::vector<wire::Bytes> packets;
-  for (int i = 0; i < 5; ++i) {
-    wire::Bytes udp = bytes({0x10, 0x00, 0x10, 0x01, 0, 9, 0, 0, i});
+  for (std::size_t i = 0; i < 5; ++i) {
+    wire::Bytes udp = bytes({0x10, 0x00, 0x10, 0x01, 0, 9, 0, 0, static_cast<int>(i)});
     fill_checksum(udp, home, correspondent, kUdp, 6);
     inners.push_back(ipv6_packet(home, correspondent, kUdp, udp));
     packets.push_back(ipv6_packet(a_address_, b_address_, kProtocolIpv6InIpv6, inners.back()));
@@ -344,7 +344,7 @@ TEST_F(RawSocketTest, TunnelSenderRebuildsTheOuterHeaderAndReceivesNothing) {
   ASSERT_TRUE(result.first_error);
   EXPECT_EQ(result.first_error->code, EINVAL);
   std::array<std::byte, 256> buffer{};
-  for (int i : {0, 1, 3, 4}) {
+  for (std::size_t i : {0u, 1u, 3u, 4u}) {
     auto packet = receive(b_receiver, buffer);
     ASSERT_TRUE(packet) << "packet " << i << " did not arrive";
     ASSERT_EQ(packet->length, inners[i].size());
