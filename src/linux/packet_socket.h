@@ -7,8 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "core/engine.h"
+#include "linux/raw_socket.h"
 #include "linux/result.h"
 #include "linux/unique_fd.h"
 #include "wire/bytes.h"
@@ -23,6 +25,13 @@ class LinkSender {
   // `packet` is a whole IPv6 packet (checksums filled), sent on `ifindex` to `destination`.
   Status send(wire::ByteSpan packet, std::uint32_t ifindex,
               const core::LinkLayerAddress& destination);
+  // `packets` on `ifindex` to `destination`, with one sendmmsg() per RawSocket::kBatchSize.
+  // Stops at the first packet that cannot be sent (result.failed is then 1, with its error), so
+  // that the caller can send it and the rest another way, in order.
+  BatchSendResult send_batch(std::span<const wire::ByteSpan> packets, std::uint32_t ifindex,
+                             const core::LinkLayerAddress& destination);
+  // SO_MARK: what the packets carry through the device's queueing discipline.
+  Status set_mark(std::uint32_t mark);
 
  private:
   explicit LinkSender(UniqueFd fd) : fd_(std::move(fd)) {}

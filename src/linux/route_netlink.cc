@@ -699,6 +699,93 @@ Result<std::vector<NeighborInfo>> Netlink::dump_neighbors(std::uint32_t ifindex,
   return selected;
 }
 
+Result<std::optional<NeighborInfo>> Netlink::neighbor(std::uint32_t ifindex,
+                                                      const wire::Ipv6Address& address) {
+  std::array<char, kRequestBuffer> buffer{};
+  nlmsghdr* nlh = start_message(buffer, RTM_GETNEIGH, 0);
+  auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
+  ndm->ndm_family = AF_INET6;
+  ndm->ndm_ifindex = static_cast<int>(ifindex);
+  put_address(nlh, NDA_DST, address);
+  std::optional<NeighborInfo> found;
+  auto s = transact(
+      nlh, "RTM_GETNEIGH " + address.to_string() + on_ifindex(ifindex),
+      [](const nlmsghdr* m, void* ctx) {
+        if (m->nlmsg_type != RTM_NEWNEIGH) return;
+        if (auto info = parse_neighbor(m); info && !info->proxy)
+          *static_cast<std::optional<NeighborInfo>*>(ctx) = *info;
+      },
+      &found);
+  if (!s) {
+    if (s.error().code == ENOENT) return std::optional<NeighborInfo>{};
+    return s.error();
+  }
+  return found;
+}
+
+namespace {
+
+// RTAX_MTU from a route's RTA_METRICS nest; 0 when it has none.
+std::uint32_t route_mtu(const nlattr* metrics) {
+  std::uint32_t mtu = 0;
+  const auto* attr = static_cast<const nlattr*>(mnl_attr_get_payload(metrics));
+  const auto* tail =
+      static_cast<const char*>(mnl_attr_get_payload(metrics)) + mnl_attr_get_payload_len(metrics);
+  while (mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char*>(attr)))) {
+    if (mnl_attr_get_type(attr) == RTAX_MTU && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+      mtu = mnl_attr_get_u32(attr);
+    attr = mnl_attr_next(attr);
+  }
+  return mtu;
+}
+
+void parse_route_lookup(const nlmsghdr* nlh, RouteLookup& out) {
+  if (nlh->nlmsg_type != RTM_NEWROUTE || !has_header<rtmsg>(nlh)) return;
+  const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
+  if (rtm->rtm_family != AF_INET6) return;
+  out.type = rtm->rtm_type;
+  for_each_attribute(nlh, sizeof(rtmsg), [&](const nlattr* attr) {
+    switch (mnl_attr_get_type(attr)) {
+      case RTA_OIF:
+        if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) out.ifindex = mnl_attr_get_u32(attr);
+        break;
+      case RTA_GATEWAY:
+        out.gateway = get_address(attr);
+        break;
+      case RTA_METRICS:
+        if (mnl_attr_validate(attr, MNL_TYPE_NESTED) >= 0) out.mtu = route_mtu(attr);
+        break;
+      default:
+        break;
+    }
+  });
+}
+
+}  // namespace
+
+Result<RouteLookup> Netlink::route_to(const RouteQuery& query) {
+  std::array<char, kRequestBuffer> buffer{};
+  nlmsghdr* nlh = start_message(buffer, RTM_GETROUTE, 0);
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  rtm->rtm_family = AF_INET6;
+  rtm->rtm_dst_len = 128;
+  put_address(nlh, RTA_DST, query.destination);
+  if (query.source) {
+    rtm->rtm_src_len = 128;
+    put_address(nlh, RTA_SRC, *query.source);
+  }
+  if (query.mark != 0) mnl_attr_put_u32(nlh, RTA_MARK, query.mark);
+  if (query.ifindex != 0) mnl_attr_put_u32(nlh, RTA_OIF, query.ifindex);
+  RouteLookup lookup;
+  auto s = transact(
+      nlh, "RTM_GETROUTE " + query.destination.to_string(),
+      [](const nlmsghdr* m, void* ctx) { parse_route_lookup(m, *static_cast<RouteLookup*>(ctx)); },
+      &lookup);
+  if (!s) return s.error();
+  if (lookup.type == 0) return make_error("RTM_GETROUTE " + query.destination.to_string(), EPROTO);
+  return lookup;
+}
+
 // ---------------------------------------------------------------------------------------------
 // NetlinkMonitor
 

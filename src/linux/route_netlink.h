@@ -125,6 +125,25 @@ struct NeighborInfo {
   std::optional<core::LinkLayerAddress> link_address{};
 };
 
+// What the kernel's routing (its policy rules and tables) decides for a packet that leaves the
+// node: RTM_GETROUTE.
+struct RouteQuery {
+  wire::Ipv6Address destination;
+  std::optional<wire::Ipv6Address> source{};
+  std::uint32_t mark = 0;     // SO_MARK of the socket that would send (rules match it)
+  std::uint32_t ifindex = 0;  // 0: any interface
+};
+
+struct RouteLookup {
+  std::uint8_t type = 0;      // RTN_*: RTN_UNICAST for a route out of the node
+  std::uint32_t ifindex = 0;  // RTA_OIF
+  // RTA_GATEWAY: the router the packet goes to; nullopt when the destination is on-link.
+  std::optional<wire::Ipv6Address> gateway{};
+  // RTAX_MTU: the route's own MTU (configured, or a Path MTU the kernel learned); 0: none, the
+  // device's MTU applies.
+  std::uint32_t mtu = 0;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Monitor events
 
@@ -195,6 +214,13 @@ class Netlink {
   // on it; ENOENT when there is none.
   Status forget_neighbor(std::uint32_t ifindex, const wire::Ipv6Address& address);
   Result<std::vector<NeighborInfo>> dump_neighbors(std::uint32_t ifindex = 0, bool proxy = false);
+  // The neighbour cache entry of `address` on `ifindex` (not a proxy entry); nullopt when there
+  // is none.
+  Result<std::optional<NeighborInfo>> neighbor(std::uint32_t ifindex,
+                                               const wire::Ipv6Address& address);
+
+  // Where the kernel would route `query`'s packet; ENETUNREACH (or the like) when nowhere.
+  Result<RouteLookup> route_to(const RouteQuery& query);
 
  private:
   using MessageHandler = void (*)(const nlmsghdr*, void* context);

@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "core/signalling.h"
@@ -94,6 +97,42 @@ TEST_F(LinkSenderTest, PacketToAnotherLinkLayerAddressIsNotDelivered) {
   other[5] ^= 0x01;
   send_from_a(other);
   EXPECT_FALSE(received_within(300));
+}
+
+// Many datagrams with sendmmsg(): all arrive, in order.
+TEST_F(LinkSenderTest, BatchToTheHostsLinkLayerAddressArrivesWhole) {
+  std::vector<wire::Bytes> packets;
+  std::vector<wire::ByteSpan> spans;
+  for (int i = 0; i < 100; ++i)
+    packets.push_back(datagram());
+  for (const auto& p : packets)
+    spans.emplace_back(p);
+  {
+    auto guard = NamespaceGuard::enter(pair_.a());
+    auto sender = LinkSender::open();
+    ASSERT_TRUE(sender);
+    auto result = sender->send_batch(spans, ::if_nametoindex("va"), b_mac_);
+    EXPECT_EQ(result.sent, 100u);
+    EXPECT_EQ(result.failed, 0u);
+  }
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE(received_within(2000)) << "datagram " << i;
+}
+
+// The batch stops at the first packet the device does not take (here: larger than its MTU), so
+// that the caller can send it and the rest another way.
+TEST_F(LinkSenderTest, BatchStopsAtThePacketTheDeviceRefuses) {
+  const wire::Bytes small = datagram();
+  const wire::Bytes too_big(2000, std::byte{0x60});
+  const wire::ByteSpan spans[] = {small, small, too_big, small};
+  auto guard = NamespaceGuard::enter(pair_.a());
+  auto sender = LinkSender::open();
+  ASSERT_TRUE(sender);
+  auto result = sender->send_batch(spans, ::if_nametoindex("va"), b_mac_);
+  EXPECT_EQ(result.sent, 2u);
+  EXPECT_EQ(result.failed, 1u);
+  ASSERT_TRUE(result.first_error);
+  EXPECT_EQ(result.first_error->code, EMSGSIZE);
 }
 
 TEST_F(LinkSenderTest, MissingInterfaceIsAnError) {
