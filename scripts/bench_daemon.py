@@ -62,7 +62,7 @@ DAEMON_SYSCTLS = {
     "mn": ("net.ipv6.conf.mn0.accept_ra", "net.ipv6.conf.mn0.optimistic_dad",
            "net.ipv6.conf.mn0.use_optimistic"),
 }
-TUNNEL_WORDS = ("tunnel", "encap", "decap", "tun_")
+TUNNEL_WORDS = ("tunnel", "encap", "decap", "tun_", "direct")
 
 
 log = make_log("bench_daemon")
@@ -221,7 +221,7 @@ interface ha-home {{
 """
 
 
-def daemon_configs(tmp):
+def daemon_configs(tmp, direct_tunnel_output=True):
     common = 'log_level = "info"\n'
     ha = f"""[node]
 roles = ["home_agent"]
@@ -231,6 +231,7 @@ state_file = "{tmp}/ha.state"
 [home_agent]
 interface = "ha-home"
 prefixes = ["{HOME_PREFIX}"]
+direct_tunnel_output = {"true" if direct_tunnel_output else "false"}
 
 [security]
 signalling = "none"
@@ -255,8 +256,9 @@ signalling = "none"
 class Daemons:
     """mipv6d in the ha and mn namespaces, and mipv6ctl to ask them."""
 
-    def __init__(self, lab, bin_dir):
+    def __init__(self, lab, bin_dir, direct_tunnel_output=True):
         self.lab = lab
+        self.direct_tunnel_output = direct_tunnel_output
         self.mipv6d = os.path.join(bin_dir, "mipv6d", "mipv6d")
         self.mipv6ctl = os.path.join(bin_dir, "mipv6ctl", "mipv6ctl")
         self.processes = {}
@@ -267,7 +269,7 @@ class Daemons:
 
     def start(self):
         self.sysctls_before = {role: sysctls(self.lab, role) for role in DAEMON_SYSCTLS}
-        for role, text in daemon_configs(self.lab.tmp).items():
+        for role, text in daemon_configs(self.lab.tmp, self.direct_tunnel_output).items():
             path = os.path.join(self.lab.tmp, f"{role}.toml")
             with open(path, "w") as f:
                 f.write(text)
@@ -544,12 +546,12 @@ def keep_logs(tmp, log_dir):
 
 
 @contextlib.contextmanager
-def registered_tunnel(tmp, bin_dir, problems, gro=False):
+def registered_tunnel(tmp, bin_dir, problems, gro=False, direct_tunnel_output=True):
     """The lab up, radvd and both daemons running, the home address registered and reachable
     from cn through the tunnel: yields (lab, daemons). Afterwards the daemons are stopped and
     the lab removed; what went wrong on the way out is appended to `problems`."""
     lab = Lab(tmp)
-    daemons = Daemons(lab, bin_dir)
+    daemons = Daemons(lab, bin_dir, direct_tunnel_output)
     try:
         lab.build(gro=gro)
         wait_reachable(lab, "cn", CARE_OF)

@@ -455,7 +455,7 @@ class Reader {
   bool read_home_agent(const toml::table& table, HomeAgentSection& out) {
     if (!allow_keys(table, "home_agent",
                     {"interface", "prefixes", "max_bindings", "max_lifetime", "preference",
-                     "bu_rate_per_source", "bu_rate_global"},
+                     "bu_rate_per_source", "bu_rate_global", "direct_tunnel_output"},
                     "key"))
       return false;
     const auto* interface = table.get("interface");
@@ -481,6 +481,10 @@ class Reader {
         return false;
       out.preference = static_cast<std::uint16_t>(preference);
     }
+    if (const auto* value = table.get("direct_tunnel_output");
+        value != nullptr &&
+        !read_bool(*value, "home_agent.direct_tunnel_output", out.direct_tunnel_output))
+      return false;
     return read_rate(table, "bu_rate_per_source", out.bu_rate_per_source) &&
            read_rate(table, "bu_rate_global", out.bu_rate_global);
   }
@@ -842,11 +846,14 @@ nlohmann::json node_json(const NodeSection& node) {
 }
 
 nlohmann::json home_agent_json(const HomeAgentSection& section) {
-  return {
-      {"interface", section.interface},          {"prefixes", prefixes_json(section.prefixes)},
-      {"max_bindings", section.max_bindings},    {"max_lifetime", section.max_lifetime.count()},
-      {"preference", section.preference},        {"bu_rate_per_source", section.bu_rate_per_source},
-      {"bu_rate_global", section.bu_rate_global}};
+  return {{"interface", section.interface},
+          {"prefixes", prefixes_json(section.prefixes)},
+          {"max_bindings", section.max_bindings},
+          {"max_lifetime", section.max_lifetime.count()},
+          {"preference", section.preference},
+          {"bu_rate_per_source", section.bu_rate_per_source},
+          {"bu_rate_global", section.bu_rate_global},
+          {"direct_tunnel_output", section.direct_tunnel_output}};
 }
 
 nlohmann::json correspondent_json(const CorrespondentSection& section) {

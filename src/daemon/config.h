@@ -49,6 +49,10 @@ struct HomeAgentSection {
   // twice that) and from all sources together; over them a BU is dropped and counted.
   std::uint32_t bu_rate_per_source = 10;
   std::uint32_t bu_rate_global = 20000;
+  // Tunnel packets to care-of addresses straight to the next hop the kernel's tables name,
+  // through a packet socket (raw_sender.h, issue 8); false: through the kernel's IPv6 output,
+  // where ip6tables' OUTPUT and POSTROUTING chains and kernel IPsec policies see them.
+  bool direct_tunnel_output = true;
 };
 
 struct CorrespondentSection {

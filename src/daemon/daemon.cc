@@ -285,8 +285,10 @@ linux_dp::Status Daemon::start_roles(core::TimePoint now) {
   Services& services = *services_;
   // Order matters for dispatch only through role(); start order: home agent first, so that a
   // node that is both home agent and correspondent intercepts before it optimises.
-  if (config_.home_agent)
+  if (config_.home_agent) {
     roles_.push_back(std::make_unique<HomeAgentRole>(*config_.home_agent, services));
+    if (config_.home_agent->direct_tunnel_output) use_direct_tunnel_output();
+  }
   if (config_.has_role(RoleKind::kCorrespondent))
     roles_.push_back(
         std::make_unique<CorrespondentRole>(config_.correspondent.value_or(CorrespondentSection{}),
@@ -623,6 +625,16 @@ linux_dp::Verdict Daemon::on_queued(linux_dp::QueuedPacket& queued) {
   return linux_dp::Verdict::drop();
 }
 
+// Only a speed-up: without it the tunnel works as well, through the kernel's output.
+void Daemon::use_direct_tunnel_output() {
+  if (auto direct = sender_.use_direct_tunnel_output(); !direct) {
+    logger_.warn(kSource, "home_agent.direct_tunnel_output: " + direct.error().message +
+                              "; tunnel packets go through the kernel's IPv6 output");
+    return;
+  }
+  logger_.debug(kSource, "tunnel packets go straight to their next hop (a packet socket)");
+}
+
 void Daemon::read_netlink() {
   auto events = monitor_.read_events();
   const core::TimePoint now = linux_dp::MonotonicClock::now();
@@ -631,9 +643,12 @@ void Daemon::read_netlink() {
       // Events were lost: the mirrored state is re-read (route_netlink.h).
       ++counters_.netlink_overruns;
       refresh_local_addresses();
+      sender_.forget_next_hops();
     }
     return;
   }
+  // A route, link or address change may change where a care-of address is reached.
+  if (!events->empty()) sender_.forget_next_hops();
   for (const linux_dp::NetlinkEvent& event : *events) {
     if (const auto* address = std::get_if<linux_dp::AddressEvent>(&event)) {
       if (address->added) {
@@ -700,6 +715,7 @@ nlohmann::json Daemon::show(const std::string& table) {
     result["daemon"] = counters_.to_json();
     result["daemon"]["packets_sent"] = sender_.sent();
     result["daemon"]["send_failed"] = sender_.failed();
+    result["daemon"]["packets_sent_direct"] = sender_.sent_direct();
     if (queue_) {
       result["daemon"]["nfqueue_overruns"] = queue_->stats().overruns;
       result["daemon"]["nfqueue_dropped"] = queue_->stats().dropped;

@@ -86,6 +86,7 @@ class Daemon {
          linux_dp::NetlinkMonitor monitor, RawSender sender);
 
   linux_dp::Status claim_queue();
+  void use_direct_tunnel_output();
   linux_dp::Status recover();
   linux_dp::Status open_intake();
   linux_dp::Status install_queue_rules();

@@ -888,6 +888,8 @@ std::vector<std::string> HomeAgentRole::reload(const DaemonConfig& config,
     changed.emplace_back("home_agent.bu_rate_per_source");
   if (next.bu_rate_global != config_.bu_rate_global)
     changed.emplace_back("home_agent.bu_rate_global");
+  if (next.direct_tunnel_output != config_.direct_tunnel_output)
+    changed.emplace_back("home_agent.direct_tunnel_output");
   return changed;
 }
 

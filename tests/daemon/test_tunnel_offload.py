@@ -101,7 +101,10 @@ def skip_reason():
     return None
 
 
-class TunnelOffloadTest(unittest.TestCase):
+class TunnelTestCase(unittest.TestCase):
+    """Shared by the tunnel's data-path tests (also test_tunnel_output.py): a stream of known
+    bytes through the lab of scripts/bench_daemon.py, and the daemons' counters."""
+
     def setUp(self):
         reason = skip_reason()
         if reason:
@@ -131,6 +134,8 @@ class TunnelOffloadTest(unittest.TestCase):
         stats = daemons.ctl(role, "show", "stats")
         return stats.get("result", stats)[section][name]
 
+
+class TunnelOffloadTest(TunnelTestCase):
     def test_tcp_merged_by_gro_crosses_the_tunnel_whole_both_ways_rfc2473_3(self):
         problems = []
         with tempfile.TemporaryDirectory(prefix="mipv6o-") as tmp:

@@ -720,6 +720,14 @@ TEST(ConfigSecurity, BuRatesAreRead) {
             "second");
 }
 
+TEST(ConfigHomeAgent, DirectTunnelOutputIsOnByDefaultAndCanBeTurnedOff) {
+  EXPECT_TRUE(parsed(home_agent_with({})).home_agent->direct_tunnel_output);
+  EXPECT_FALSE(
+      parsed(home_agent_with({"direct_tunnel_output = false"})).home_agent->direct_tunnel_output);
+  EXPECT_EQ(error_of(home_agent_with({"direct_tunnel_output = \"no\""})),
+            "t.toml:5:24: home_agent.direct_tunnel_output: must be true or false (got string)");
+}
+
 // A configuration and its key file in a fresh temporary directory, for load_config().
 class KeyFiles : public ::testing::Test {
  protected:
@@ -955,7 +963,8 @@ TEST(ConfigJson, EveryFieldWithDefaults) {
         {"max_lifetime", 420},
         {"preference", 0},
         {"bu_rate_per_source", 10},
-        {"bu_rate_global", 20000}}},
+        {"bu_rate_global", 20000},
+        {"direct_tunnel_output", true}}},
       {"correspondent", {{"route_optimization", true}, {"max_bindings", 4096}}},
       {"mobile_node",
        {{"home_address", "2001:db8:1::100/64"},
