@@ -437,7 +437,7 @@ void Daemon::on_tunnelled(wire::ByteSpan outer, std::uint32_t ifindex, core::Tim
   }
   rx->protection = protection;
   rx->spi = spi;
-  auto inner = wire::decapsulate(outer);
+  auto inner = wire::decapsulate(outer, rx->layout);
   if (!inner) {
     ++counters_.dropped_malformed;
     return;

@@ -108,6 +108,8 @@ MobileNodeRole::MobileNodeRole(const MobileNodeSection& section, Services& servi
     : section_(section), services_(services) {
   for (const char* name : kRoleCounters)
     counters_[name] = 0;
+  tunnelled_received_ = &counter("tunnelled_received");
+  tunnelled_delivered_ = &counter("tunnelled_delivered");
 }
 
 MobileNodeRole::~MobileNodeRole() {
@@ -220,6 +222,7 @@ linux_dp::Status MobileNodeRole::open_tun() {
   if (!tun) return tun.error();
   tun_.emplace(std::move(*tun));
   flush_task_ = services_.loop.add_task([this] { on_flush(); });
+  flush_armed_ = false;
   // No link-local address on the TUN: nothing but the home address is ever sent from it.
   (void)services_.sysctls.set("net/ipv6/conf/" + tun_->name() + "/addr_gen_mode",
                               std::to_string(kAddrGenModeNone));
@@ -268,6 +271,7 @@ void MobileNodeRole::stop(core::TimePoint /*now*/) {
   if (flush_task_) {
     services_.loop.remove_task(*flush_task_);
     flush_task_.reset();
+    flush_armed_ = false;
     input_pending_ = false;
   }
   if (tun_) {
@@ -571,7 +575,7 @@ void MobileNodeRole::note_neighbor_advertisement(const core::RxPacket& packet,
 bool MobileNodeRole::on_tunnelled(const core::RxPacket& outer, wire::ByteSpan inner,
                                   core::TimePoint now) {
   if (!engine_ || !is_care_of_address(outer.layout.ipv6.destination)) return false;
-  count("tunnelled_received");
+  ++*tunnelled_received_;
   auto rx = core::make_rx_packet(inner, outer.ifindex);
   if (!rx) {
     count("tunnelled_malformed");
@@ -615,7 +619,8 @@ bool MobileNodeRole::on_tunnelled(const core::RxPacket& outer, wire::ByteSpan in
 // After the round's events: the burst they brought is complete.
 bool MobileNodeRole::arm_flush() {
   if (!flush_task_) return false;
-  services_.loop.schedule_task(*flush_task_);
+  if (!flush_armed_) services_.loop.schedule_task(*flush_task_);
+  flush_armed_ = true;
   return true;
 }
 
@@ -632,7 +637,7 @@ void MobileNodeRole::deliver(wire::ByteSpan inner) {
       return;
     }
     count("tunnelled_gro_packets");
-    count("tunnelled_delivered");
+    ++*tunnelled_delivered_;
     return;
   }
   // In order: a packet that cannot join the pending superpacket goes after it.
@@ -642,7 +647,7 @@ void MobileNodeRole::deliver(wire::ByteSpan inner) {
     coalesced = gro_.add(inner);
   }
   if (coalesced) {
-    count("tunnelled_delivered");
+    ++*tunnelled_delivered_;
     if (!arm_flush()) flush_coalesced();
     return;
   }
@@ -650,7 +655,7 @@ void MobileNodeRole::deliver(wire::ByteSpan inner) {
     count("tun_write_failed");
     return;
   }
-  count("tunnelled_delivered");
+  ++*tunnelled_delivered_;
 }
 
 void MobileNodeRole::flush_coalesced() {
@@ -666,6 +671,7 @@ void MobileNodeRole::flush_coalesced() {
 }
 
 void MobileNodeRole::on_flush() {
+  flush_armed_ = false;
   flush_coalesced();
   if (input_pending_) {
     input_pending_ = false;
@@ -940,10 +946,14 @@ bool MobileNodeRole::is_care_of_address(const wire::Ipv6Address& address) const 
                      [&](const core::CareOfCandidate& c) { return c.address == address; });
 }
 
-void MobileNodeRole::count(std::string_view counter) {
-  auto it = counters_.find(counter);
-  if (it == counters_.end()) it = counters_.emplace(std::string(counter), 0).first;
-  ++it->second;
+void MobileNodeRole::count(std::string_view name) {
+  ++counter(name);
+}
+
+std::uint64_t& MobileNodeRole::counter(std::string_view name) {
+  auto it = counters_.find(name);
+  if (it == counters_.end()) it = counters_.emplace(std::string(name), 0).first;
+  return it->second;
 }
 
 void MobileNodeRole::log(core::LogLevel level, const std::string& message) {

@@ -142,7 +142,8 @@ class MobileNodeRole final : public Role {
   Interface* find_interface(std::uint32_t ifindex);
   bool is_home_address(const wire::Ipv6Address& address) const;
   bool is_care_of_address(const wire::Ipv6Address& address) const;
-  void count(std::string_view counter);
+  void count(std::string_view name);
+  std::uint64_t& counter(std::string_view name);  // created at 0 if new; never removed
   void log(core::LogLevel level, const std::string& message);
 
   MobileNodeSection section_;
@@ -159,6 +160,10 @@ class MobileNodeRole final : public Role {
   // tunnel socket) or when a packet that does not fit arrives.
   linux_dp::TcpCoalescer gro_;
   std::optional<linux_dp::EventLoop::TaskId> flush_task_;  // runs after a round's packets
+  bool flush_armed_ = false;                               // flush_task_ is scheduled
+  // Counted for every tunnelled data packet: looked up once (a map's entries stay put).
+  std::uint64_t* tunnelled_received_ = nullptr;
+  std::uint64_t* tunnelled_delivered_ = nullptr;
   bool input_pending_ = false;  // data fed to the engine whose after_input() waits for the flush
   std::optional<core::TunnelRoute> tunnel_;              // the reverse tunnel, when one exists
   std::vector<linux_dp::InstalledObject> home_objects_;  // installed for the home address

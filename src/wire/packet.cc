@@ -97,6 +97,10 @@ Bytes encapsulate(ByteSpan inner, const TunnelSpec& tunnel) {
 
 Expected<ByteSpan> decapsulate(ByteSpan outer, const ChainLimits& limits) {
   MIPV6_TRY(PacketLayout layout, walk_chain(outer, limits));
+  return decapsulate(outer, layout);
+}
+
+Expected<ByteSpan> decapsulate(ByteSpan outer, const PacketLayout& layout) {
   if (layout.upper_protocol != ip_proto::kIpv6 || !layout.upper_complete()) {
     return WireError{WireErrc::kBadValue, layout.upper_next_header_offset};
   }

@@ -53,5 +53,7 @@ Bytes encapsulate(ByteSpan inner, const TunnelSpec& tunnel);
 // The inner packet of an IPv6-in-IPv6 packet. Errors: the outer packet's walk errors; an upper
 // layer other than 41 -> bad_value at the Next Header octet that names it.
 Expected<ByteSpan> decapsulate(ByteSpan outer, const ChainLimits& limits = {});
+// The same from the layout walk_chain already found for `outer` (no second walk).
+Expected<ByteSpan> decapsulate(ByteSpan outer, const PacketLayout& layout);
 
 }  // namespace mipv6::wire

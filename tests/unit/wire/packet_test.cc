@@ -199,6 +199,22 @@ TEST(Packet, DecapsulateThroughExtensionHeadersPointsAtTheNamingOctet) {
   EXPECT_EQ(result.error(), (WireError{WireErrc::kBadValue, 40}));
 }
 
+TEST(Packet, DecapsulateFromAKnownLayoutAgreesWithTheWalk) {
+  Bytes inner = build_packet(spec_from(kCn, kHoa));
+  Bytes outer = encapsulate(inner, {kHa, kCoa});
+  auto layout = walk_chain(outer);
+  ASSERT_TRUE(layout);
+  auto decapsulated = decapsulate(outer, *layout);
+  ASSERT_TRUE(decapsulated);
+  EXPECT_EQ(to_hex(*decapsulated), to_hex(inner));
+  // Not IPv6-in-IPv6: the octet that names the upper layer is the error's offset.
+  auto plain = walk_chain(inner);
+  ASSERT_TRUE(plain);
+  auto refused = decapsulate(inner, *plain);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), (WireError{WireErrc::kBadValue, 6}));
+}
+
 TEST(Packet, DecapsulateReportsWalkErrors) {
   Bytes broken(39);
   auto result = decapsulate(broken);
