@@ -4,7 +4,6 @@
 // in order — checked by a protocol-41 raw socket in the namespace of the tunnel's exit point.
 #include "daemon/raw_sender.h"
 
-#include <linux/neighbour.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -73,7 +72,7 @@ class RawSenderTest : public ::testing::Test {
   std::uint64_t send(const std::vector<wire::Bytes>& packets, bool direct, bool resolved) {
     auto guard = NamespaceGuard::enter(pair_.a());
     EXPECT_TRUE(guard);
-    if (resolved) resolve_care_of();
+    if (resolved) linux_dp::test_util::resolve_neighbor("va", kCareOf);
     auto sender = RawSender::open();
     EXPECT_TRUE(sender) << sender.error().message;
     if (!sender) return 0;
@@ -86,25 +85,6 @@ class RawSenderTest : public ::testing::Test {
     EXPECT_EQ(sender->sent(), packets.size());
     EXPECT_EQ(sender->failed(), 0u);
     return sender->sent_direct();
-  }
-
-  // The kernel resolves the care-of address (a datagram to it; REACHABLE once advertised).
-  void resolve_care_of() {
-    linux_dp::UniqueFd udp(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    sockaddr_in6 to{};
-    to.sin6_family = AF_INET6;
-    to.sin6_port = htons(9);
-    const auto care_of = addr(kCareOf);
-    std::copy(care_of.bytes.begin(), care_of.bytes.end(), to.sin6_addr.s6_addr);
-    ASSERT_EQ(::sendto(udp.get(), "x", 1, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to), 1);
-    auto netlink = linux_dp::Netlink::open();
-    ASSERT_TRUE(netlink);
-    for (int i = 0; i < 200; ++i) {
-      auto entry = netlink->neighbor(::if_nametoindex("va"), care_of);
-      if (entry && *entry && (*entry)->state == NUD_REACHABLE) return;
-      ::usleep(10'000);
-    }
-    FAIL() << "the kernel did not resolve " << kCareOf;
   }
 
   // What the exit point receives: each packet's payload (the inner packet) in arrival order.

@@ -3,7 +3,13 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <linux/neighbour.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +18,7 @@
 
 #include "linux/netns.h"
 #include "linux/route_netlink.h"
+#include "linux/unique_fd.h"
 #include "wire/address.h"
 
 namespace mipv6::linux_dp::test_util {
@@ -46,6 +53,29 @@ inline void wait_operational(const char* device) {
     ::usleep(10'000);
   }
   FAIL() << device << " never became operational";
+}
+
+// In the current namespace: a datagram to `address` makes the kernel resolve it (RFC 4861
+// §7.2); waits up to 2 s for the neighbour entry on `device` to be REACHABLE (a solicited
+// advertisement came back).
+inline void resolve_neighbor(const char* device, const char* address) {
+  UniqueFd udp(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(udp.valid());
+  sockaddr_in6 to{};
+  to.sin6_family = AF_INET6;
+  to.sin6_port = htons(9);
+  const auto target = addr(address);
+  std::copy(target.bytes.begin(), target.bytes.end(), to.sin6_addr.s6_addr);
+  ASSERT_EQ(::sendto(udp.get(), "x", 1, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to), 1);
+  auto netlink = Netlink::open();
+  ASSERT_TRUE(netlink);
+  const std::uint32_t ifindex = ::if_nametoindex(device);
+  for (int i = 0; i < 200; ++i) {
+    auto entry = netlink->neighbor(ifindex, target);
+    if (entry && *entry && (*entry)->state == NUD_REACHABLE) return;
+    ::usleep(10'000);
+  }
+  FAIL() << "the kernel did not resolve " << address << " on " << device;
 }
 
 // Two network namespaces "mipv6t-<pid>-<tag>a" and "...b" joined by a veth pair ("va" in a, "vb"

@@ -1,23 +1,20 @@
 // NextHopCache and the two rtnetlink questions it asks (Netlink::route_to, Netlink::neighbor),
 // against the real kernel: namespaces A and B joined by a veth (va, vb), each test's own. What
-// the kernel decides is set up with iproute2 and ping, independently of our own requests.
+// the kernel decides is set up with iproute2 and a datagram that makes it resolve B,
+// independently of our own requests.
 #include "linux/next_hop.h"
 
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <string>
 
 #include "linux/netns.h"
 #include "linux/route_netlink.h"
-#include "linux/unique_fd.h"
 #include "linux_test_util.h"
 
 namespace mipv6::linux_dp {
@@ -65,23 +62,7 @@ class NextHopTest : public ::testing::Test {
 
   // Commands run in A (the test's current namespace).
   void in_a(const std::string& command) { ASSERT_EQ(std::system(command.c_str()), 0) << command; }
-  // A datagram to B makes the kernel resolve it (a solicited advertisement: REACHABLE).
-  void resolve_b() {
-    UniqueFd udp(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    ASSERT_TRUE(udp.valid());
-    sockaddr_in6 to{};
-    to.sin6_family = AF_INET6;
-    to.sin6_port = htons(9);
-    const auto b = addr(kB);
-    std::copy(b.bytes.begin(), b.bytes.end(), to.sin6_addr.s6_addr);
-    ASSERT_EQ(::sendto(udp.get(), "x", 1, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to), 1);
-    for (int i = 0; i < 200; ++i) {
-      auto entry = netlink_->neighbor(va_, b);
-      if (entry && *entry && (*entry)->state == NUD_REACHABLE) return;
-      ::usleep(10'000);
-    }
-    FAIL() << "the kernel did not resolve " << kB;
-  }
+  void resolve_b() { test_util::resolve_neighbor("va", kB); }
   void route_beyond_b(const std::string& extra = "") {
     in_a("ip -6 route add 2001:db8:99::/64 via " + std::string(kB) + " dev va " + extra);
   }

@@ -74,6 +74,15 @@ class LinkSenderTest : public ::testing::Test {
     ASSERT_TRUE(sent) << sent.error().message;
   }
 
+  BatchSendResult send_batch_from_a(std::span<const wire::ByteSpan> packets) {
+    auto guard = NamespaceGuard::enter(pair_.a());
+    EXPECT_TRUE(guard);
+    auto sender = LinkSender::open();
+    EXPECT_TRUE(sender);
+    if (!sender) return {};
+    return sender->send_batch(packets, ::if_nametoindex("va"), b_mac_);
+  }
+
   bool received_within(int ms) {
     pollfd pfd{udp_.get(), POLLIN, 0};
     if (::poll(&pfd, 1, ms) != 1) return false;
@@ -107,14 +116,9 @@ TEST_F(LinkSenderTest, BatchToTheHostsLinkLayerAddressArrivesWhole) {
     packets.push_back(datagram());
   for (const auto& p : packets)
     spans.emplace_back(p);
-  {
-    auto guard = NamespaceGuard::enter(pair_.a());
-    auto sender = LinkSender::open();
-    ASSERT_TRUE(sender);
-    auto result = sender->send_batch(spans, ::if_nametoindex("va"), b_mac_);
-    EXPECT_EQ(result.sent, 100u);
-    EXPECT_EQ(result.failed, 0u);
-  }
+  const BatchSendResult result = send_batch_from_a(spans);
+  EXPECT_EQ(result.sent, 100u);
+  EXPECT_EQ(result.failed, 0u);
   for (int i = 0; i < 100; ++i)
     ASSERT_TRUE(received_within(2000)) << "datagram " << i;
 }
@@ -125,10 +129,7 @@ TEST_F(LinkSenderTest, BatchStopsAtThePacketTheDeviceRefuses) {
   const wire::Bytes small = datagram();
   const wire::Bytes too_big(2000, std::byte{0x60});
   const wire::ByteSpan spans[] = {small, small, too_big, small};
-  auto guard = NamespaceGuard::enter(pair_.a());
-  auto sender = LinkSender::open();
-  ASSERT_TRUE(sender);
-  auto result = sender->send_batch(spans, ::if_nametoindex("va"), b_mac_);
+  const BatchSendResult result = send_batch_from_a(spans);
   EXPECT_EQ(result.sent, 2u);
   EXPECT_EQ(result.failed, 1u);
   ASSERT_TRUE(result.first_error);
