@@ -297,9 +297,9 @@ void MobileNodeRole::after_input(core::TimePoint now) {
         transmits.push_back(std::move(*transmit));
       } else if (const auto* tunnel = std::get_if<core::TunnelRoute>(&action)) {
         if (tunnel->change == core::Change::kAdd) {
-          tunnel_ = *tunnel;
+          tunnels_[tunnel->home_address] = *tunnel;
         } else {
-          tunnel_.reset();
+          tunnels_.erase(tunnel->home_address);
         }
       } else if (const auto* entry = std::get_if<core::Log>(&action)) {
         services_.logger.log(entry->level, kRoleName, entry->message);
@@ -383,16 +383,27 @@ std::vector<linux_dp::InstalledObject> MobileNodeRole::wanted_objects() const {
     return wanted;
   }
   if (!tun_) return wanted;
-  wanted.emplace_back(linux_dp::AddressSpec{.ifindex = tun_->ifindex(),
-                                            .address = hoa,
-                                            .prefix_length = 128,
-                                            .flags = kNoDad | kHomeAddress | kNoPrefixRoute});
-  if (tunnel_ && tunnel_->home_address == hoa) {
-    wanted.emplace_back(linux_dp::RouteSpec{.destination = wire::Ipv6Address{},
-                                            .prefix_length = 0,
-                                            .ifindex = tun_->ifindex(),
-                                            .table = kMobileNodeTable});
-    wanted.emplace_back(linux_dp::RuleSpec{.source = hoa,
+  // Away: every home address in use — the configured one and those formed from a Mobile Prefix
+  // Advertisement after the home link was renumbered (§11.4.3) — is the TUN's, so that
+  // applications can use it, and what is sent from it while its reverse tunnel exists goes
+  // into the TUN (§11.3.1).
+  std::vector<wire::Ipv6Address> homes = engine_->home_addresses();
+  if (std::find(homes.begin(), homes.end(), hoa) == homes.end()) homes.insert(homes.begin(), hoa);
+  for (const wire::Ipv6Address& home : homes)
+    wanted.emplace_back(linux_dp::AddressSpec{.ifindex = tun_->ifindex(),
+                                              .address = home,
+                                              .prefix_length = 128,
+                                              .flags = kNoDad | kHomeAddress | kNoPrefixRoute});
+  bool any_tunnel = false;
+  for (const wire::Ipv6Address& home : homes) {
+    if (!tunnels_.contains(home)) continue;
+    if (!any_tunnel)
+      wanted.emplace_back(linux_dp::RouteSpec{.destination = wire::Ipv6Address{},
+                                              .prefix_length = 0,
+                                              .ifindex = tun_->ifindex(),
+                                              .table = kMobileNodeTable});
+    any_tunnel = true;
+    wanted.emplace_back(linux_dp::RuleSpec{.source = home,
                                            .source_length = 128,
                                            .table = kMobileNodeTable,
                                            .priority = kMobileNodeRulePriority});

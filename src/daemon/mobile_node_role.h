@@ -165,7 +165,8 @@ class MobileNodeRole final : public Role {
   std::uint64_t* tunnelled_received_ = nullptr;
   std::uint64_t* tunnelled_delivered_ = nullptr;
   bool input_pending_ = false;  // data fed to the engine whose after_input() waits for the flush
-  std::optional<core::TunnelRoute> tunnel_;              // the reverse tunnel, when one exists
+  // The reverse tunnels that exist, by home address (§11.3.1).
+  std::map<wire::Ipv6Address, core::TunnelRoute> tunnels_;
   std::vector<linux_dp::InstalledObject> home_objects_;  // installed for the home address
   std::vector<linux_dp::InstalledObject> preexisting_;   // wanted, but the kernel's already
   std::vector<Probe> probes_;

@@ -42,6 +42,13 @@ class RenumberingTest(e2e_util.LabTestCase):
         bindings = [b["home_address"] for b in self.lab.ctl("ha", "show", "bc")["bindings"]]
         self.assertIn("2001:db8:11::100", bindings)
         self.assertIn(e2e_util.HOME_ADDRESS, bindings)
+        # The new home address is usable (§11.4.3: "the mobile node ... forms a new home
+        # address"): the node holds it, and a correspondent reaches it through the home agent.
+        self.lab.exec("core", "ip", "-6", "route", "add", str(NEW_PREFIX), "via", "2001:db8:f1::2")
+        self.assertTrue(any(a.startswith("2001:db8:11::100/128@")
+                            for a in self.lab.addresses("mn")), self.lab.addresses("mn"))
+        answered = e2e_util.ping(self.lab, "cn", "2001:db8:11::100", count=5, interval=0.05)
+        self.assertEqual(sorted(answered), list(range(5)), "echo replies at the new home address")
 
 
 if __name__ == "__main__":

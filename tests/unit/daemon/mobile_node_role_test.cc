@@ -324,13 +324,15 @@ class MobileNodeRoleTest : public ::testing::Test {
   }
 
   // Step (2): the home agent's BA, as the daemon hands it over (RH2 still in).
-  void acknowledge(const CapturedBu& bu, const wire::Ipv6Address& care_of) {
+  void acknowledge(const CapturedBu& bu, const wire::Ipv6Address& care_of,
+                   const wire::Ipv6Address& home = kHoa, std::uint8_t status = 0) {
     wire::BindingAcknowledgement ba;
+    ba.status = status;
     ba.sequence_number = bu.bu.sequence_number;
     ba.lifetime = bu.bu.lifetime;
     wire::MobilityHeader mh;
     mh.message = ba;
-    feed(core::build_mobility_packet({kHa, care_of, std::nullopt, kHoa, 64}, mh));
+    feed(core::build_mobility_packet({kHa, care_of, std::nullopt, home, 64}, mh));
   }
 
   void register_at_foreign_link() {
@@ -370,10 +372,10 @@ class MobileNodeRoleTest : public ::testing::Test {
     });
   }
 
-  bool has_home_rule() {
+  bool has_home_rule(const wire::Ipv6Address& home = kHoa) {
     auto rules = netlink_->dump_rules();
-    return rules && std::any_of(rules->begin(), rules->end(), [](const auto& r) {
-             return r.source == kHoa && r.source_length == 128 && r.table == kMobileNodeTable &&
+    return rules && std::any_of(rules->begin(), rules->end(), [&](const auto& r) {
+             return r.source == home && r.source_length == 128 && r.table == kMobileNodeTable &&
                     r.priority == kMobileNodeRulePriority;
            });
   }
@@ -500,6 +502,52 @@ TEST_F(MobileNodeRoleTest, AcceptedBindingAckInstallsTheHomeAddressRuleAndRoute_
   EXPECT_GT(bul["entries"][0]["lifetime_s"].get<int>(), 0);
   EXPECT_TRUE(role_->show("bc", now()).is_null());
   EXPECT_TRUE(role_->show("hal", now()).is_null());
+}
+
+// §11.4.3: after the home link was renumbered, the home address formed from the Mobile Prefix
+// Advertisement's new prefix is the node's too — on the TUN, with its own reverse-tunnel rule —
+// next to the configured one, and gone after stop().
+TEST_F(MobileNodeRoleTest, HomeAddressFormedFromAPrefixAdvertisementIsInstalledToo_11_4_3) {
+  start(section());
+  auto bu = move_to_foreign_link();
+  ASSERT_TRUE(bu);
+  // Status 1 (§11.7.3): the node solicits the home prefixes.
+  acknowledge(*bu, kCoa, kHoa, wire::kBaStatusAcceptedPrefixDiscoveryNecessary);
+  auto mps = capture([](const wire::Bytes& p) {
+    auto rx = core::make_rx_packet(p, 0);
+    return rx && rx->layout.upper_protocol == wire::ip_proto::kIcmpv6 &&
+           std::to_integer<int>(p[rx->layout.upper_offset]) == 146;
+  });
+  ASSERT_TRUE(mps) << "no Mobile Prefix Solicitation";
+  const std::size_t icmp = core::make_rx_packet(*mps, 0)->layout.upper_offset;
+  wire::MobilePrefixAdvertisement mpa;
+  mpa.identifier = static_cast<std::uint16_t>(std::to_integer<int>((*mps)[icmp + 4]) << 8 |
+                                              std::to_integer<int>((*mps)[icmp + 5]));
+  wire::PrefixInformationOption pio;
+  pio.prefix_length = 64;
+  pio.l = pio.a = true;
+  pio.valid_lifetime = pio.preferred_lifetime = 3600;
+  pio.prefix = addr("2001:db8:11::");
+  mpa.options = {wire::NdOption{pio}};
+  wire::Icmpv6Message message;
+  message.body = mpa;
+  feed(core::build_icmpv6_packet({kHa, kCoa, std::nullopt, kHoa, 64}, message));
+  const wire::Ipv6Address formed = addr("2001:db8:11::100");
+  auto formed_bu = capture_bu([&](const CapturedBu& c) {
+    return c.rx.layout.home_address == formed && c.bu.lifetime != 0;
+  });
+  ASSERT_TRUE(formed_bu) << "no Binding Update for the formed home address";
+  acknowledge(*formed_bu, kCoa, formed);
+  ASSERT_EQ(role_->engine().state(formed), core::HomeState::kRegistered);
+  EXPECT_TRUE(has_address(role_->tun_ifindex(), formed, 128));
+  EXPECT_TRUE(has_home_rule(formed));
+  // Both reverse tunnels at once: the formed one's must not replace the configured one's.
+  EXPECT_TRUE(has_address(role_->tun_ifindex(), kHoa, 128));
+  EXPECT_TRUE(has_home_rule(kHoa));
+  role_->stop(now());
+  role_.reset();
+  expect_no_trace();
+  EXPECT_FALSE(has_home_rule(formed));
 }
 
 // (3) §11.3.1: an application's datagram from the home address is reverse-tunnelled, from the
